@@ -1,0 +1,178 @@
+// Package logic holds what the relay needs to route and account a request:
+// the requested model, sampling parameters, the chosen target, and the
+// outcome (usage, stop reason, error class). None of it is user content.
+//
+// This package is a leaf and never imports the content package, so code that
+// only needs logic (routing, audit, metrics) cannot reach content at all.
+package logic
+
+// Params are the routing and sampling parameters of a request.
+type Params struct {
+	// Model is the model name or alias the client asked for. It is
+	// client-supplied: validate it against known identifiers before it is
+	// recorded anywhere.
+	Model string
+	// Stream reports whether the client asked for a streamed reply.
+	Stream bool
+	// MaxTokens caps the reply; 0 means the client set no cap.
+	MaxTokens int
+	// Nil pointers mean "not set by the client".
+	Temperature *float64
+	TopP        *float64
+	TopK        *int
+	Seed        *int64
+	// Session is the client-named session, empty when stateless.
+	Session string
+	// IncludeUsage is the OpenAI front's stream_options.include_usage: send
+	// usage as a separate final chunk instead of on the finishing chunk.
+	IncludeUsage bool
+}
+
+// Target is one concrete place a request can go: a configured backend and a
+// model name that backend knows.
+type Target struct {
+	Provider string
+	Model    string
+}
+
+// String renders the target as "provider/model".
+func (t Target) String() string { return t.Provider + "/" + t.Model }
+
+// StopReason is why a reply ended.
+type StopReason uint8
+
+const (
+	StopUnknown   StopReason = iota
+	StopEnd                  // the model finished its turn
+	StopMaxTokens            // the token cap was reached
+	StopSequence             // a stop sequence matched
+	StopToolUse              // the model called a tool
+	StopRefusal              // the backend refused to answer
+)
+
+// Usage counts tokens.
+type Usage struct {
+	Input  int
+	Output int
+	// CacheRead and CacheWrite are prompt-cache tokens when the backend
+	// reports them (counted inside Input for OpenAI-shaped usage).
+	CacheRead  int
+	CacheWrite int
+}
+
+// Status is the metadata of a reply: everything but its content.
+type Status struct {
+	Usage Usage
+	Stop  StopReason
+	// StopSequence is 1 + the index into the request's stop list of the
+	// sequence that matched, or 0 when none did or the backend did not say.
+	StopSequence int
+	// Model is the model the backend reports having used.
+	Model string
+	// Estimated is true when Usage was estimated because the backend did
+	// not report it.
+	Estimated bool
+}
+
+// ErrorClass classifies a failure for clients, retries and the audit log.
+type ErrorClass uint8
+
+const (
+	ErrNone           ErrorClass = iota
+	ErrInvalidRequest            // 400
+	ErrAuthentication            // 401
+	ErrPermission                // 403
+	ErrNotFound                  // 404
+	ErrTooLarge                  // 413
+	ErrRateLimited               // 429
+	ErrUpstream                  // 502: the backend failed or answered nonsense
+	ErrUnavailable               // 503: no backend can serve this
+	ErrTimeout                   // 504
+	ErrOverloaded                // 529 (Anthropic) / 503
+	ErrCanceled                  // the client went away
+	ErrInternal                  // 500: a bug in the relay
+)
+
+var errClassNames = [...]string{
+	ErrNone:           "none",
+	ErrInvalidRequest: "invalid_request",
+	ErrAuthentication: "authentication",
+	ErrPermission:     "permission",
+	ErrNotFound:       "not_found",
+	ErrTooLarge:       "too_large",
+	ErrRateLimited:    "rate_limited",
+	ErrUpstream:       "upstream",
+	ErrUnavailable:    "unavailable",
+	ErrTimeout:        "timeout",
+	ErrOverloaded:     "overloaded",
+	ErrCanceled:       "canceled",
+	ErrInternal:       "internal",
+}
+
+// String names the class.
+func (c ErrorClass) String() string {
+	if int(c) < len(errClassNames) {
+		return errClassNames[c]
+	}
+	return "internal"
+}
+
+// HTTPStatus is the status code a front presents for the class.
+func (c ErrorClass) HTTPStatus() int {
+	switch c {
+	case ErrNone:
+		return 200
+	case ErrInvalidRequest:
+		return 400
+	case ErrAuthentication:
+		return 401
+	case ErrPermission:
+		return 403
+	case ErrNotFound:
+		return 404
+	case ErrTooLarge:
+		return 413
+	case ErrRateLimited:
+		return 429
+	case ErrUpstream:
+		return 502
+	case ErrUnavailable:
+		return 503
+	case ErrTimeout:
+		return 504
+	case ErrOverloaded:
+		return 529
+	case ErrCanceled:
+		return 499
+	default:
+		return 500
+	}
+}
+
+// ClassForStatus maps an upstream HTTP status to a class.
+func ClassForStatus(code int) ErrorClass {
+	switch {
+	case code < 400:
+		return ErrNone
+	case code == 400 || code == 422:
+		return ErrInvalidRequest
+	case code == 401:
+		return ErrAuthentication
+	case code == 403:
+		return ErrPermission
+	case code == 404:
+		return ErrNotFound
+	case code == 408 || code == 504:
+		return ErrTimeout
+	case code == 413:
+		return ErrTooLarge
+	case code == 429:
+		return ErrRateLimited
+	case code == 503 || code == 529:
+		return ErrOverloaded
+	case code >= 500:
+		return ErrUpstream
+	default:
+		return ErrInvalidRequest
+	}
+}
