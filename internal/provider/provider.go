@@ -110,3 +110,7 @@ func Collect(s Stream) (content.Message, logic.Status, error) {
 		c.Add(d)
 	}
 }
+
+// ErrorClass lets the log handler record the class of a provider error
+// without its text.
+func (e *Error) ErrorClass() logic.ErrorClass { return e.Class }

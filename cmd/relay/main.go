@@ -1,0 +1,91 @@
+// Command relay serves the OpenAI and Anthropic APIs on loopback and routes
+// requests to local engines or provider accounts the user trusts.
+//
+//	relay serve     start the relay (embedded defaults, auto-detected engines)
+//	relay chat      chat in the terminal through the relay
+//	relay models    list the models the relay can route
+//	relay keys      create, list and revoke API keys
+//	relay doctor    show what the relay found and what it would do
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at release build time with -ldflags.
+var version = "dev"
+
+// exitError carries an exit code; its message is printed once by main.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageErr(format string, a ...any) error {
+	return &exitError{code: 2, msg: fmt.Sprintf(format, a...)}
+}
+
+const usage = `relay — OpenAI and Anthropic APIs on loopback, served by infrastructure you trust
+
+Usage:
+  relay serve   [--config FILE] [--listen ADDR]... [--route GLOB=BACKEND/MODEL]... [--no-detect]
+  relay chat    [--config FILE] [--model NAME] [--system TEXT]
+  relay models  [--config FILE] [--no-detect]
+  relay keys    create [--name NAME] | list | revoke ID
+  relay doctor  [--config FILE]
+  relay version
+
+Run 'relay COMMAND -h' for a command's flags.
+`
+
+func main() { os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+// realMain runs a command and returns the process exit code: 0 on success,
+// 2 for usage errors, 1 for everything else.
+func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := run(args, stdin, stdout, stderr)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "relay:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageErr("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(rest, stderr)
+	case "chat":
+		return cmdChat(rest, stdin, stdout, stderr)
+	case "models":
+		return cmdModels(rest, stdout, stderr)
+	case "keys":
+		return cmdKeys(rest, stdout, stderr)
+	case "doctor":
+		return cmdDoctor(rest, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "relay", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return usageErr("unknown command %q", cmd)
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"syscall"
+
+	"github.com/inference-relay/relay"
+	"github.com/inference-relay/relay/internal/auth"
+)
+
+func cmdServe(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("relay serve", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs, true)
+	noInitKey := fs.Bool("no-init-key", false, "do not create a first API key when none exists")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	cfg, path, err := cf.load()
+	if err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	keys, err := auth.Open(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	if keys.Len() == 0 && !*noInitKey {
+		key, id, err := keys.Create("first")
+		if err != nil {
+			return fmt.Errorf("creating the first API key: %w", err)
+		}
+		fmt.Fprintf(stderr, "No API key existed, so one was created (id %s). It is shown this once; only its hash is kept:\n\n    %s\n\nUse it as the API key of any OpenAI or Anthropic client. More: relay keys create\n\n", id, key)
+	}
+
+	r, err := relay.New(cfg)
+	if err != nil {
+		return err
+	}
+	if path == "" {
+		path = "none (embedded defaults)"
+	}
+	fmt.Fprintf(stderr, "config: %s\nstate:  %s\n", path, cfg.StateDir)
+	backends := r.Backends()
+	if len(backends) == 0 {
+		fmt.Fprintln(stderr, "backends: none found — inference calls will answer 503 until one is added (see: relay doctor)")
+	}
+	for _, b := range backends {
+		how := "configured"
+		if b.Detected {
+			how = "detected"
+		}
+		fmt.Fprintf(stderr, "backend: %s (%s, %s, %s) %d model(s)\n", b.Name, b.Kind, how, b.BaseURL, len(b.Models))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return r.Serve(ctx, func(addrs []net.Addr) {
+		scheme := "http"
+		if cfg.TLS.Enabled() {
+			scheme = "https"
+		}
+		for _, a := range addrs {
+			fmt.Fprintf(stderr, "serving: %s://%s  (OpenAI: /v1/chat/completions, Anthropic: /v1/messages)\n", scheme, a)
+		}
+	})
+}

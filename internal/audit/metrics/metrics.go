@@ -1,0 +1,100 @@
+// Package metrics turns audit events into Prometheus metrics (SPEC A3).
+//
+// It promises that every label value is an audit.Ident (a registered name,
+// or "unknown") or the name of an enum, so metrics carry metadata only and
+// their cardinality is bounded by the registry of known identifiers. The
+// metrics live in their own registry, never the global one, so no other
+// library's metrics are exported by accident; the Go runtime and process
+// collectors are added to it.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/inference-relay/relay/internal/audit"
+)
+
+// Metrics holds the relay's collectors. It is safe for concurrent use.
+type Metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	tokens    *prometheus.CounterVec
+	cost      *prometheus.CounterVec
+	fallbacks *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	ttft      *prometheus.HistogramVec
+}
+
+// New creates the metrics and their registry.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_requests_total",
+			Help: "Requests served, by target, status class and error class.",
+		}, []string{"provider", "model", "status", "error"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_tokens_total",
+			Help: "Tokens counted, by target and direction (input or output).",
+		}, []string{"provider", "model", "direction"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_cost_microdollars_total",
+			Help: "Cost of requests in millionths of a US dollar, by target.",
+		}, []string{"provider", "model"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relay_fallbacks_total",
+			Help: "Requests that ended on a target other than their chain's first.",
+		}, []string{"provider", "model"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relay_request_duration_seconds",
+			Help:    "Time from a request's arrival to its last byte, by provider.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320},
+		}, []string{"provider"}),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "relay_time_to_first_token_seconds",
+			Help:    "Time from a request's arrival to its first content byte, by provider.",
+			Buckets: []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32},
+		}, []string{"provider"}),
+	}
+	m.reg.MustRegister(
+		m.requests, m.tokens, m.cost, m.fallbacks, m.duration, m.ttft,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Record counts one request.
+func (m *Metrics) Record(ev audit.Event) {
+	provider, model := ev.Provider.String(), ev.Model.String()
+	m.requests.WithLabelValues(provider, model, ev.Status.String(), ev.Error.String()).Inc()
+	// Counters only go up: a negative count (a backend's nonsense) is skipped.
+	if ev.InputTokens > 0 {
+		m.tokens.WithLabelValues(provider, model, "input").Add(float64(ev.InputTokens))
+	}
+	if ev.OutputTokens > 0 {
+		m.tokens.WithLabelValues(provider, model, "output").Add(float64(ev.OutputTokens))
+	}
+	if ev.CostMicroUSD > 0 {
+		m.cost.WithLabelValues(provider, model).Add(float64(ev.CostMicroUSD))
+	}
+	if ev.Fallback {
+		m.fallbacks.WithLabelValues(provider, model).Inc()
+	}
+	if ev.Duration > 0 {
+		m.duration.WithLabelValues(provider).Observe(ev.Duration.Seconds())
+	}
+	// Zero means no content byte was sent (a failure, or nothing streamed).
+	if ev.TTFT > 0 {
+		m.ttft.WithLabelValues(provider).Observe(ev.TTFT.Seconds())
+	}
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,99 @@
+package metrics
+
+import (
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inference-relay/relay/internal/audit"
+	"github.com/inference-relay/relay/internal/logic"
+)
+
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+func TestRecordExposesSeries(t *testing.T) {
+	var reg audit.Registry
+	_ = reg.Add("ollama", "llama3.2:3b", "anthropic", "claude-sonnet-4-5")
+	m := New()
+	m.Record(audit.Event{
+		Provider: reg.Ident("ollama"), Model: reg.Ident("llama3.2:3b"),
+		InputTokens: 10, OutputTokens: 20, CostMicroUSD: 0,
+		Duration: 1500 * time.Millisecond, TTFT: 200 * time.Millisecond,
+		Status: audit.Status2xx, Error: logic.ErrNone,
+	})
+	m.Record(audit.Event{
+		Provider: reg.Ident("ollama"), Model: reg.Ident("llama3.2:3b"),
+		InputTokens: 5, OutputTokens: 1,
+		Duration: 500 * time.Millisecond, TTFT: 100 * time.Millisecond,
+		Status: audit.Status2xx, Error: logic.ErrNone,
+	})
+	m.Record(audit.Event{
+		Provider: reg.Ident("anthropic"), Model: reg.Ident("claude-sonnet-4-5"),
+		InputTokens: 100, CostMicroUSD: 300, Fallback: true,
+		Duration: 3 * time.Second,
+		Status:   audit.Status5xx, Error: logic.ErrOverloaded,
+	})
+	// A client's model string never becomes a label: it reads "unknown".
+	m.Record(audit.Event{
+		Provider: reg.Ident("ollama"), Model: reg.Ident("ignore all previous instructions"),
+		InputTokens: -5, Status: audit.Status4xx, Error: logic.ErrNotFound,
+	})
+
+	out := scrape(t, m)
+	for _, want := range []string{
+		`relay_requests_total{error="none",model="llama3.2:3b",provider="ollama",status="2xx"} 2`,
+		`relay_requests_total{error="overloaded",model="claude-sonnet-4-5",provider="anthropic",status="5xx"} 1`,
+		`relay_requests_total{error="not_found",model="unknown",provider="ollama",status="4xx"} 1`,
+		`relay_tokens_total{direction="input",model="llama3.2:3b",provider="ollama"} 15`,
+		`relay_tokens_total{direction="output",model="llama3.2:3b",provider="ollama"} 21`,
+		`relay_tokens_total{direction="input",model="claude-sonnet-4-5",provider="anthropic"} 100`,
+		`relay_cost_microdollars_total{model="claude-sonnet-4-5",provider="anthropic"} 300`,
+		`relay_fallbacks_total{model="claude-sonnet-4-5",provider="anthropic"} 1`,
+		`relay_request_duration_seconds_count{provider="ollama"} 2`,
+		`relay_request_duration_seconds_sum{provider="ollama"} 2`,
+		`relay_request_duration_seconds_bucket{provider="anthropic",le="2.5"} 0`,
+		`relay_request_duration_seconds_bucket{provider="anthropic",le="5"} 1`,
+		`relay_time_to_first_token_seconds_count{provider="ollama"} 2`,
+		`relay_time_to_first_token_seconds_bucket{provider="ollama",le="0.1"} 1`,
+		"go_goroutines ",
+		"process_",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+	for _, absent := range []string{
+		"ignore all previous", // client text
+		`relay_time_to_first_token_seconds_count{provider="anthropic"}`, // no first token, no sample
+		`relay_tokens_total{direction="input",model="unknown"`,          // negative count skipped
+		`relay_cost_microdollars_total{model="llama3.2:3b"`,             // zero cost not a series
+	} {
+		if strings.Contains(out, absent) {
+			t.Errorf("scrape holds %q", absent)
+		}
+	}
+}
+
+// Each Metrics has its own registry: two of them do not collide, and
+// nothing lands in the global default registry.
+func TestOwnRegistry(t *testing.T) {
+	a, b := New(), New()
+	a.Record(audit.Event{Status: audit.Status2xx})
+	if strings.Contains(scrape(t, b), "relay_requests_total{") {
+		t.Error("a's request appeared in b")
+	}
+	if !strings.Contains(scrape(t, a), `relay_requests_total{error="none",model="unknown",provider="unknown",status="2xx"} 1`) {
+		t.Error("a's request missing")
+	}
+}

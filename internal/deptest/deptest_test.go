@@ -1,0 +1,202 @@
+package deptest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/inference-relay/relay"
+
+// pkgs maps a package's path relative to the module root ("" for the root)
+// to its direct imports of project packages (also relative), from non-test
+// files only.
+func pkgs(t *testing.T) (map[string][]string, map[string][]string) {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports := map[string][]string{}
+	files := map[string][]string{}
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			n := d.Name()
+			if path != root && (strings.HasPrefix(n, ".") || n == "testdata" || n == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		if rel == "." {
+			rel = ""
+		}
+		rel = filepath.ToSlash(rel)
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		files[rel] = append(files[rel], path)
+		if _, ok := imports[rel]; !ok {
+			imports[rel] = nil
+		}
+		for _, is := range f.Imports {
+			p, _ := strconv.Unquote(is.Path.Value)
+			if p == module {
+				imports[rel] = append(imports[rel], "")
+			} else if strings.HasPrefix(p, module+"/") {
+				imports[rel] = append(imports[rel], strings.TrimPrefix(p, module+"/"))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imports, files
+}
+
+// closure returns every project package pkg depends on, directly or not.
+func closure(imports map[string][]string, pkg string) map[string]bool {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(p string) {
+		for _, d := range imports[p] {
+			if !seen[d] {
+				seen[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(pkg)
+	return seen
+}
+
+func under(pkg string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if pkg == p || strings.HasPrefix(pkg, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestLeavesImportNothingOfTheProject(t *testing.T) {
+	imports, _ := pkgs(t)
+	// Leaves are the vocabulary everything else shares; if they imported
+	// the project, the content/logic split could be bypassed through them.
+	for _, leaf := range []string{"internal/content", "internal/logic", "internal/secret"} {
+		if _, ok := imports[leaf]; !ok {
+			t.Errorf("leaf package %s not found", leaf)
+		}
+		if deps := imports[leaf]; len(deps) > 0 {
+			t.Errorf("%s must import no project package, imports %v", leaf, deps)
+		}
+	}
+}
+
+func TestContentOnlyWhereItMustGo(t *testing.T) {
+	imports, _ := pkgs(t)
+	const c = "internal/content"
+	// The content package may be imported only by the code that must touch
+	// user data: codecs, the pipeline, backends, sessions, the engine, the
+	// library edge, and the test stand-ins.
+	allowed := []string{"internal/wire", "internal/provider", "internal/server", "internal/session", "internal/engine", "internal/standin", "internal/tools/contentvet"}
+	for pkg, deps := range imports {
+		for _, d := range deps {
+			if d == c && pkg != "" && !under(pkg, allowed...) {
+				t.Errorf("%s imports %s; only %v and the root package may", pkg, c, allowed)
+			}
+		}
+	}
+	// Routing, audit, metrics, logging and measurement must not reach
+	// content even indirectly: what they cannot import they cannot leak.
+	for pkg := range imports {
+		if !under(pkg, "internal/logic", "internal/route", "internal/audit", "internal/logging", "internal/measure", "internal/trust", "internal/auth", "internal/config", "internal/detect") {
+			continue
+		}
+		if closure(imports, pkg)[c] {
+			t.Errorf("%s reaches %s through its imports", pkg, c)
+		}
+	}
+}
+
+func TestProvidersDoNotImportRouteOrServer(t *testing.T) {
+	imports, _ := pkgs(t)
+	for pkg := range imports {
+		if !under(pkg, "internal/provider") {
+			continue
+		}
+		for d := range closure(imports, pkg) {
+			if under(d, "internal/route", "internal/server") {
+				t.Errorf("%s depends on %s: backends must not know about routing or HTTP serving", pkg, d)
+			}
+		}
+	}
+}
+
+func TestNothingImportsCmd(t *testing.T) {
+	imports, _ := pkgs(t)
+	for pkg, deps := range imports {
+		for _, d := range deps {
+			if under(d, "cmd") {
+				t.Errorf("%s imports %s: commands are leaves of the graph", pkg, d)
+			}
+		}
+	}
+}
+
+// TestOnlyEgressDialsOnlySandboxSpawns greps for the calls that open
+// connections or start processes. New code that needs either goes through
+// internal/egress or internal/sandbox, where policy is enforced.
+func TestOnlyEgressDialsOnlySandboxSpawns(t *testing.T) {
+	_, files := pkgs(t)
+	dial := regexp.MustCompile(`\bnet\.Dial|\bDialContext\(|http\.DefaultClient|http\.DefaultTransport|\bhttp\.(Get|Post|Head|PostForm)\(|&http\.Transport\{|\btls\.Dial`)
+	spawn := regexp.MustCompile(`\bexec\.Command|\bos\.StartProcess|\bsyscall\.(ForkExec|Exec)\b`)
+	var bad []string
+	for pkg, fs := range files {
+		for _, f := range fs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !under(pkg, "internal/egress") && dial.Match(b) {
+				bad = append(bad, f+": opens a connection outside internal/egress")
+			}
+			if !under(pkg, "internal/sandbox") && spawn.Match(b) {
+				bad = append(bad, f+": starts a process outside internal/sandbox")
+			}
+		}
+	}
+	sort.Strings(bad)
+	for _, b := range bad {
+		t.Error(b)
+	}
+}
+
+// TestRulesCanFail proves the checks above are not vacuous: the helpers
+// see the packages the rules are about.
+func TestRulesCanFail(t *testing.T) {
+	imports, _ := pkgs(t)
+	for _, p := range []string{"", "internal/server", "internal/route", "internal/egress"} {
+		if _, ok := imports[p]; !ok {
+			t.Errorf("package %q not found by the walker", p)
+		}
+	}
+	if !closure(imports, "internal/server")["internal/content"] {
+		t.Error("closure misses server -> content")
+	}
+}

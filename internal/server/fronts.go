@@ -1,0 +1,105 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/wire/anthropic"
+	"github.com/inference-relay/relay/internal/wire/openai"
+)
+
+// front is one client-facing API: how its requests decode and how its
+// replies and errors are written.
+type front interface {
+	decode(body []byte) (*content.Request, logic.Params, error)
+	writeError(w http.ResponseWriter, status int, class logic.ErrorClass, msg []byte)
+	newID() string
+	respond(w http.ResponseWriter, id string, p logic.Params, r *content.Request, msg content.Message, st logic.Status) error
+	stream(w http.ResponseWriter, id string, p logic.Params) frontStream
+}
+
+// frontStream writes a streamed reply in one API's event format.
+type frontStream interface {
+	Delta(d content.Delta) error
+	Finish(st logic.Status, r *content.Request) error
+	Fail(class logic.ErrorClass, msg []byte) error
+}
+
+// --- OpenAI Chat Completions ---
+
+type openaiFront struct{}
+
+func (openaiFront) decode(body []byte) (*content.Request, logic.Params, error) {
+	return openai.DecodeRequest(body)
+}
+
+func (openaiFront) writeError(w http.ResponseWriter, status int, class logic.ErrorClass, msg []byte) {
+	openai.WriteError(w, status, class, msg)
+}
+
+func (openaiFront) newID() string { return "chatcmpl-" + randomHex(12) }
+
+func (openaiFront) respond(w http.ResponseWriter, id string, p logic.Params, _ *content.Request, msg content.Message, st logic.Status) error {
+	b, err := openai.EncodeResponse(id, p.Model, time.Now().Unix(), msg, st)
+	if err != nil {
+		return err
+	}
+	defer clear(b)
+	return writeJSON(w, http.StatusOK, b)
+}
+
+func (openaiFront) stream(w http.ResponseWriter, id string, p logic.Params) frontStream {
+	return openaiStream{openai.NewStreamWriter(w, id, p.Model, time.Now().Unix(), p.IncludeUsage)}
+}
+
+type openaiStream struct{ s *openai.StreamWriter }
+
+func (o openaiStream) Delta(d content.Delta) error                      { return o.s.Delta(d) }
+func (o openaiStream) Finish(st logic.Status, _ *content.Request) error { return o.s.Finish(st) }
+func (o openaiStream) Fail(c logic.ErrorClass, msg []byte) error        { return o.s.Fail(c, msg) }
+
+// --- Anthropic Messages ---
+
+type anthropicFront struct{}
+
+func (anthropicFront) decode(body []byte) (*content.Request, logic.Params, error) {
+	return anthropic.DecodeRequest(body)
+}
+
+func (anthropicFront) writeError(w http.ResponseWriter, status int, class logic.ErrorClass, msg []byte) {
+	anthropic.WriteError(w, status, class, msg)
+}
+
+func (anthropicFront) newID() string { return "msg_" + randomHex(12) }
+
+func (anthropicFront) respond(w http.ResponseWriter, id string, p logic.Params, r *content.Request, msg content.Message, st logic.Status) error {
+	b, err := anthropic.EncodeResponse(id, p.Model, msg, st, stopSequence(r, st))
+	if err != nil {
+		return err
+	}
+	defer clear(b)
+	return writeJSON(w, http.StatusOK, b)
+}
+
+func (anthropicFront) stream(w http.ResponseWriter, id string, p logic.Params) frontStream {
+	return anthropicStream{anthropic.NewStreamWriter(w, id, p.Model)}
+}
+
+type anthropicStream struct{ s *anthropic.StreamWriter }
+
+func (a anthropicStream) Delta(d content.Delta) error { return a.s.Delta(d) }
+func (a anthropicStream) Finish(st logic.Status, r *content.Request) error {
+	return a.s.Finish(st, stopSequence(r, st))
+}
+func (a anthropicStream) Fail(c logic.ErrorClass, msg []byte) error { return a.s.Fail(c, msg) }
+
+// stopSequence returns the bytes of the stop sequence that ended the reply,
+// or nil.
+func stopSequence(r *content.Request, st logic.Status) []byte {
+	if st.StopSequence > 0 && st.StopSequence <= len(r.Stop) {
+		return r.Stop[st.StopSequence-1].Bytes()
+	}
+	return nil
+}

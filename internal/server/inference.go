@@ -1,0 +1,278 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/provider"
+	"github.com/inference-relay/relay/internal/route"
+	"github.com/inference-relay/relay/internal/wire/anthropic"
+	"github.com/inference-relay/relay/internal/wire/openai"
+)
+
+// NoBackendMessage tells the user how to give the relay somewhere to send
+// requests.
+const NoBackendMessage = "no inference backend is available: start a local engine on its usual port " +
+	"(Ollama 11434, LM Studio 1234, llama.cpp server 8080, vLLM 8000) and restart the relay, " +
+	"or add a [[backend]] to the config file; 'relay doctor' shows what was found"
+
+// Start resolves p.Model to a backend and starts the request there. The
+// returned stream must be closed. It is the one pipeline the HTTP handlers
+// and the in-process library client share.
+func (s *Server) Start(ctx context.Context, p logic.Params, r *content.Request) (provider.Stream, logic.Target, *provider.Error) {
+	target, err := s.backends.Table.Resolve(p.Model)
+	switch {
+	case errors.Is(err, route.ErrNoBackends):
+		return nil, target, provider.Errorf(logic.ErrUnavailable, NoBackendMessage)
+	case err != nil:
+		return nil, target, &provider.Error{Class: logic.ErrNotFound, Detail: content.FromString("model not found: no backend serves it; GET /v1/models lists the models, and a [[route]] in the config maps other names")}
+	}
+	prov, ok := s.backends.Providers[target.Provider]
+	if !ok {
+		return nil, target, provider.Errorf(logic.ErrUnavailable, NoBackendMessage)
+	}
+	st, serr := safeStart(ctx, prov, target, p, r)
+	if serr != nil {
+		return nil, target, provider.AsError(serr)
+	}
+	return &safeStream{s: st}, target, nil
+}
+
+// safeStart turns a provider panic into an upstream error: one faulty
+// adapter must not take the relay down or leave the client without an
+// answer.
+func safeStart(ctx context.Context, prov provider.Provider, t logic.Target, p logic.Params, r *content.Request) (st provider.Stream, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			st, err = nil, provider.Errorf(logic.ErrUpstream, "the backend adapter failed")
+		}
+	}()
+	return prov.Stream(ctx, t, p, r)
+}
+
+// safeStream recovers panics in a provider's stream the same way.
+type safeStream struct{ s provider.Stream }
+
+func (s *safeStream) Recv() (d content.Delta, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			d, err = content.Delta{}, provider.Errorf(logic.ErrUpstream, "the backend adapter failed")
+		}
+	}()
+	return s.s.Recv()
+}
+
+func (s *safeStream) Status() logic.Status { return s.s.Status() }
+
+func (s *safeStream) Close() (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = errors.New("provider: close failed")
+		}
+	}()
+	return s.s.Close()
+}
+
+// inference serves one API's inference route.
+func (s *Server) inference(f front) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o := s.newOutcome()
+		defer s.record(o)
+		w.Header().Set("X-Request-Id", o.id.String())
+		fail := func(pe *provider.Error) {
+			o.fail(pe.Class, pe.HTTPStatus())
+			f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+		}
+		if r.Method != http.MethodPost {
+			o.fail(logic.ErrInvalidRequest, http.StatusMethodNotAllowed)
+			methodNotAllowed(f, w, http.MethodPost)
+			return
+		}
+		body, perr := s.readBody(w, r)
+		if perr != nil {
+			fail(perr)
+			return
+		}
+		req, params, err := f.decode(body)
+		clear(body)
+		if err != nil {
+			o.fail(logic.ErrInvalidRequest, http.StatusBadRequest)
+			f.writeError(w, http.StatusBadRequest, logic.ErrInvalidRequest, []byte(err.Error()))
+			return
+		}
+		defer req.Wipe()
+		if sid := r.Header.Get("X-Relay-Session"); sid != "" && params.Session == "" {
+			params.Session = sid
+		}
+		o.params = params
+		st, target, perr := s.Start(r.Context(), params, req)
+		o.target = target
+		if perr != nil {
+			fail(perr)
+			return
+		}
+		defer st.Close()
+		if params.Stream {
+			s.streamReply(w, f, o, req, st)
+		} else {
+			s.collectReply(w, f, o, req, st)
+		}
+		o.status = st.Status()
+	})
+}
+
+func (s *Server) collectReply(w http.ResponseWriter, f front, o *outcome, r *content.Request, st provider.Stream) {
+	var c content.Collector
+	for {
+		d, err := st.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			pe := provider.AsError(err)
+			o.fail(pe.Class, pe.HTTPStatus())
+			f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+			msg := c.Message()
+			msg.Wipe()
+			return
+		}
+		if o.firstByte.IsZero() {
+			o.firstByte = time.Now()
+		}
+		c.Add(d)
+	}
+	msg := c.Message()
+	defer msg.Wipe()
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout.Duration))
+	if err := f.respond(w, f.newID(), o.params, r, msg, st.Status()); err != nil {
+		o.fail(logic.ErrCanceled, 499)
+	}
+}
+
+func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *content.Request, st provider.Stream) {
+	// Wait for the first delta before committing to 200: an upstream that
+	// fails at once still gets a proper error status.
+	d, err := st.Recv()
+	if err != nil && err != io.EOF {
+		pe := provider.AsError(err)
+		o.fail(pe.Class, pe.HTTPStatus())
+		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+		return
+	}
+	o.firstByte = time.Now()
+	out := f.stream(&deadlineWriter{ResponseWriter: w, d: s.cfg.WriteTimeout.Duration}, f.newID(), o.params)
+	for err == nil {
+		werr := out.Delta(d)
+		d.Text.Wipe()
+		if werr != nil {
+			o.fail(logic.ErrCanceled, 499) // the client went away; closing st cancels upstream
+			return
+		}
+		d, err = st.Recv()
+	}
+	if err != io.EOF {
+		pe := provider.AsError(err)
+		// The status line (200) is gone and the error travels as an event;
+		// the audit records the status the failure would have had.
+		o.fail(pe.Class, pe.HTTPStatus())
+		_ = out.Fail(pe.Class, pe.Detail.Bytes())
+		return
+	}
+	if out.Finish(st.Status(), r) != nil {
+		o.fail(logic.ErrCanceled, 499)
+	}
+}
+
+// countTokens serves POST /v1/messages/count_tokens: exact when the backend
+// can count, estimated (4 bytes a token) otherwise.
+func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
+	f := anthropicFront{}
+	if r.Method != http.MethodPost {
+		methodNotAllowed(f, w, http.MethodPost)
+		return
+	}
+	body, perr := s.readBody(w, r)
+	if perr != nil {
+		f.writeError(w, perr.HTTPStatus(), perr.Class, perr.Detail.Bytes())
+		return
+	}
+	req, params, err := anthropic.DecodeCountTokens(body)
+	clear(body)
+	if err != nil {
+		f.writeError(w, http.StatusBadRequest, logic.ErrInvalidRequest, []byte(err.Error()))
+		return
+	}
+	defer req.Wipe()
+	n := EstimateTokens(req.Size())
+	if target, err := s.backends.Table.Resolve(params.Model); err == nil {
+		if tc, ok := s.backends.Providers[target.Provider].(provider.TokenCounter); ok {
+			if exact, err := tc.CountTokens(r.Context(), target, params, req); err == nil {
+				n = exact
+			} else {
+				pe := provider.AsError(err)
+				f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+				return
+			}
+		}
+	}
+	_ = writeJSON(w, http.StatusOK, anthropic.EncodeCountTokens(n))
+}
+
+// EstimateTokens approximates a token count from a byte count (about four
+// bytes a token for English text with BPE tokenizers), at least 1.
+func EstimateTokens(bytes int) int {
+	if bytes <= 0 {
+		return 1
+	}
+	return (bytes + 3) / 4
+}
+
+// models serves GET /v1/models in the asking SDK's shape: Anthropic's when
+// the request carries an anthropic-version header, OpenAI's otherwise.
+func (s *Server) models(w http.ResponseWriter, r *http.Request) {
+	isAnthropic := r.Header.Get("Anthropic-Version") != ""
+	var f front = openaiFront{}
+	if isAnthropic {
+		f = anthropicFront{}
+	}
+	if r.Method != http.MethodGet {
+		methodNotAllowed(f, w, http.MethodGet)
+		return
+	}
+	list := s.backends.Table.Models()
+	if isAnthropic {
+		ms := make([]anthropic.Model, len(list))
+		for i, m := range list {
+			ms[i] = anthropic.Model{ID: m.ID, DisplayName: m.ID, Created: s.backends.Started}
+		}
+		_ = writeJSON(w, http.StatusOK, anthropic.EncodeModels(ms))
+		return
+	}
+	ms := make([]openai.Model, len(list))
+	for i, m := range list {
+		ms[i] = openai.Model{ID: m.ID, OwnedBy: m.Backend, Created: s.backends.Started.Unix()}
+	}
+	_ = writeJSON(w, http.StatusOK, openai.EncodeModels(ms))
+}
+
+// deadlineWriter bounds each write, so a client that stops reading a stream
+// fails it (and so cancels the upstream request) instead of holding it
+// open forever.
+type deadlineWriter struct {
+	http.ResponseWriter
+	d time.Duration
+}
+
+func (w *deadlineWriter) Write(b []byte) (int, error) {
+	if w.d > 0 {
+		_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.d))
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

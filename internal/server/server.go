@@ -1,0 +1,313 @@
+// Package server is the relay's HTTP front: the OpenAI and Anthropic routes,
+// the guards every request passes (Host allowlist, cross-origin refusal, API
+// key, body size and read time limits), and the pipeline that sends a decoded
+// request to its backend and streams the reply back.
+//
+// Every error a client sees is in its API's own error shape. Logs carry
+// route templates, status codes and durations, never a body or a header.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/inference-relay/relay/internal/audit"
+	"github.com/inference-relay/relay/internal/auth"
+	"github.com/inference-relay/relay/internal/config"
+	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/provider"
+	"github.com/inference-relay/relay/internal/route"
+)
+
+// Options builds a Server.
+type Options struct {
+	Config   config.Config // after Defaults
+	Keys     *auth.Store
+	Backends *Backends
+	Logger   *slog.Logger // nil: discard
+	// Idents are the names the audit may record verbatim; others read
+	// "unknown".
+	Idents *audit.Registry
+	// Keyer hashes session ids for the audit (nil: sessions not recorded).
+	Keyer *audit.Keyer
+	// Recorders receive one event per request.
+	Recorders []Recorder
+	// Metrics serves GET /metrics when set.
+	Metrics http.Handler
+	// Controls adds sections to GET /audit (the audit chain, sinks, …).
+	Controls []Control
+}
+
+// Server serves the relay's HTTP API.
+type Server struct {
+	cfg       config.Config
+	keys      *auth.Store
+	backends  *Backends
+	log       *slog.Logger
+	idents    *audit.Registry
+	keyer     *audit.Keyer
+	recorders []Recorder
+	controls  []Control
+	started   time.Time
+	hosts     map[string]bool
+	origins   map[string]bool
+	handler   http.Handler
+}
+
+// New returns a Server. Keys may be nil only if no route needs a key, which
+// is never: a nil store means every authenticated route answers 401.
+func New(o Options) *Server {
+	s := &Server{cfg: o.Config, keys: o.Keys, backends: o.Backends, log: o.Logger,
+		idents: o.Idents, keyer: o.Keyer, recorders: o.Recorders, controls: o.Controls, started: time.Now().UTC()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.backends == nil {
+		s.backends = &Backends{Providers: map[string]provider.Provider{}, Table: route.New(nil, nil)}
+	}
+	s.hosts = allowedHosts(o.Config)
+	s.origins = map[string]bool{}
+	for _, o := range o.Config.CORSOrigins {
+		s.origins[o] = true
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.Handle("/v1/chat/completions", s.inference(openaiFront{}))
+	mux.Handle("/v1/messages", s.inference(anthropicFront{}))
+	mux.HandleFunc("/v1/messages/count_tokens", s.countTokens)
+	mux.HandleFunc("/v1/models", s.models)
+	mux.HandleFunc("/audit", s.auditState)
+	if o.Metrics != nil {
+		mux.Handle("/metrics", o.Metrics)
+	}
+	mux.HandleFunc("/", s.notFound)
+	s.handler = s.guard(mux)
+	return s
+}
+
+// Handler is the relay's whole HTTP API, guards included.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Backends returns the backends the server routes to.
+func (s *Server) Backends() *Backends { return s.backends }
+
+// allowedHosts are the Host header names accepted: loopback names, the
+// listen addresses' hosts and any configured names.
+func allowedHosts(c config.Config) map[string]bool {
+	h := map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+	for _, l := range c.Listen {
+		if host, _, err := net.SplitHostPort(l); err == nil && host != "" {
+			h[strings.ToLower(host)] = true
+		}
+	}
+	for _, n := range c.AllowedHosts {
+		h[strings.ToLower(n)] = true
+	}
+	return h
+}
+
+// errorFront picks the error shape for a path outside an inference handler.
+func errorFront(path string) front {
+	if strings.HasPrefix(path, "/v1/messages") {
+		return anthropicFront{}
+	}
+	return openaiFront{}
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, class logic.ErrorClass, msg string) {
+	errorFront(r.URL.Path).writeError(w, class.HTTPStatus(), class, []byte(msg))
+}
+
+// deny refuses a request at the guard and records it: refusals are what a
+// security review wants to see.
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, class logic.ErrorClass, msg string) {
+	s.fail(w, r, class, msg)
+	if isProbe(r) {
+		return
+	}
+	o := s.newOutcome()
+	o.fail(class, class.HTTPStatus())
+	s.record(o)
+}
+
+// guard runs before every route: panic recovery, Host allowlist,
+// cross-origin refusal, API key.
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("handler panic", "path_template", template(r.URL.Path))
+				if !sw.wrote {
+					s.fail(sw, r, logic.ErrInternal, "the relay failed while handling this request")
+				}
+			}
+			s.log.Info("request", "method", r.Method, "path_template", template(r.URL.Path), "status", sw.code(), "duration_ms", time.Since(start).Milliseconds())
+		}()
+		if !s.hostAllowed(r.Host) {
+			s.deny(sw, r, logic.ErrPermission, "host not allowed: the relay answers only to its own host names (DNS-rebinding defence); add the name to allowed_hosts")
+			return
+		}
+		if origin := r.Header.Get("Origin"); origin != "" || crossSite(r) {
+			if origin == "" || !s.origins[origin] {
+				s.deny(sw, r, logic.ErrPermission, "cross-origin browser requests are refused; add the origin to cors_origins to allow it")
+				return
+			}
+			h := sw.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				h.Set("Access-Control-Allow-Methods", "GET, POST")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, Anthropic-Version, X-Relay-Session")
+				sw.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		if r.URL.Path != "/healthz" && !s.authorized(r) {
+			s.deny(sw, r, logic.ErrAuthentication, "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'; create one with 'relay keys create'")
+			return
+		}
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// crossSite reports a browser's own word that the request is not
+// user-initiated from the relay itself.
+func crossSite(r *http.Request) bool {
+	v := r.Header.Get("Sec-Fetch-Site")
+	return v != "" && v != "none"
+}
+
+func (s *Server) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	return host != "" && s.hosts[host]
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	if s.keys == nil {
+		return false
+	}
+	var key string
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		key = strings.TrimSpace(a[7:])
+	} else {
+		key = strings.TrimSpace(r.Header.Get("X-Api-Key"))
+	}
+	return s.keys.Check([]byte(key))
+}
+
+// template maps a path to the route it was served by, so logs never carry
+// client-chosen paths.
+func template(p string) string {
+	switch p {
+	case "/healthz", "/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/audit", "/metrics":
+		return p
+	}
+	return "other"
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	_ = writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, logic.ErrNotFound, "no such route; the relay serves /v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/models, /audit and /metrics")
+}
+
+func methodNotAllowed(f front, w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	f.writeError(w, http.StatusMethodNotAllowed, logic.ErrInvalidRequest, []byte("method not allowed; use "+allow))
+}
+
+// readBody reads a JSON request body under the size and time limits.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *provider.Error) {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := strings.Cut(ct, ";"); !strings.EqualFold(strings.TrimSpace(mt), "application/json") {
+		return nil, &provider.Error{Class: logic.ErrInvalidRequest, Status: http.StatusUnsupportedMediaType, Detail: content.FromString("Content-Type must be application/json")}
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout.Duration))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case err == nil:
+		// Lifted only on success: after a failed read the deadline must
+		// stay, or the server would wait for the rest of the body before
+		// sending the error.
+		_ = rc.SetReadDeadline(time.Time{})
+		return body, nil
+	case errors.As(err, &tooBig):
+		return nil, provider.Errorf(logic.ErrTooLarge, fmt.Sprintf("request body is larger than the limit of %d bytes (max_body_bytes)", s.cfg.MaxBodyBytes))
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return nil, &provider.Error{Class: logic.ErrTimeout, Status: http.StatusRequestTimeout, Detail: content.FromString("the request body did not arrive in time")}
+	default:
+		return nil, provider.Errorf(logic.ErrInvalidRequest, "the request body could not be read")
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func writeJSON(w http.ResponseWriter, code int, b []byte) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+	w.WriteHeader(code)
+	_, err := w.Write(b)
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// statusWriter remembers whether and what status was written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) code() int {
+	if !w.wrote {
+		return http.StatusOK
+	}
+	return w.status
+}

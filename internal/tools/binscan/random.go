@@ -1,0 +1,271 @@
+package binscan
+
+import (
+	"bytes"
+	"math"
+)
+
+// Hex rule: a run of one-case hex digits.
+const (
+	minHex        = 40   // 20 random bytes and up
+	minHexEntropy = 3.0  // random 40-digit runs stay above 3.2
+	minHexLetters = 0.15 // random hex is 6/16 letters; decimal numbers packed
+	maxHexLetters = 0.70 // next to an "e" or "a" are not
+	minHexKinds   = 4    // distinct letters; tables like "F10F11F12…" use one
+)
+
+// shapeHash is how the compiler names a generic shape whose type is too
+// long: "go.shape." and the hex of a 32-byte hash of the type.
+var shapeHash = []byte("go.shape.")
+
+// scanHex reports runs of at least minHex lower-case or upper-case hex digits
+// that look like random bytes.
+func scanHex(b []byte, emit func(start, end int, rule string)) {
+	for _, c := range [...]uint8{cHexLower, cHexUpper} {
+		for i := 0; i < len(b); {
+			if class[b[i]]&c == 0 {
+				i++
+				continue
+			}
+			j := runEnd(b, i, c)
+			if j-i >= minHex && randomHex(b, i, j) {
+				emit(i, j, "hex-entropy")
+			}
+			i = j
+		}
+	}
+}
+
+func randomHex(b []byte, i, j int) bool {
+	n := j - i
+	if n == 64 && i >= len(shapeHash) && bytes.Equal(b[i-len(shapeHash):i], shapeHash) {
+		return false
+	}
+	letters, asc := 0, 0
+	var kinds [256]bool
+	nkinds := 0
+	for k := i; k < j; k++ {
+		if class[b[k]]&cDigit == 0 {
+			letters++
+			if !kinds[b[k]] {
+				kinds[b[k]] = true
+				nkinds++
+			}
+		}
+		if k+1 < j && b[k+1] == b[k]+1 {
+			asc++
+		}
+	}
+	f := float64(letters) / float64(n)
+	return f >= minHexLetters && f <= maxHexLetters && nkinds >= minHexKinds && asc <= n/6 &&
+		Entropy(b[i:j]) >= minHexEntropy
+}
+
+// Base64 rule: windows over a run of base64 or base64url characters. See the
+// package doc for why each test is there. The numbers were tuned on random
+// 32-byte keys against real binaries (the relay's dependencies and the Go
+// toolchain): see TestRandomKeysFound and TestBigProgramIsClean.
+const (
+	window        = 32
+	minB64Entropy = 4.0 // bits per character; random windows sit near 4.6
+	minCase       = 2   // upper-case and lower-case letters, each
+	minOther      = 1   // digits or + / _ -
+	maxAscending  = 5   // "abcdefgh…" alphabets and tables climb
+	minChanges    = 11  // changes of class between neighbours; random ≈ 20
+	familiarCount = 3   // an n-gram seen this often is the binary's vocabulary
+	// foreignP is the chance that a random window has more familiar n-grams
+	// than the scan tolerates: the tolerance is the binomial quantile for
+	// the share of familiar n-grams in the binary.
+	foreignP = 1e-5
+)
+
+const (
+	gram3Size = nsym * nsym * nsym
+	gram4Size = gram3Size * nsym
+)
+
+// vocabulary counts the 3-grams and 4-grams of base64 characters in b
+// (saturating at 255) and says how many familiar ones a random window may
+// hold.
+type vocabulary struct {
+	g3, g4     []uint8
+	max3, max4 int
+}
+
+func newVocabulary(b []byte) *vocabulary {
+	v := &vocabulary{g3: make([]uint8, gram3Size), g4: make([]uint8, gram4Size)}
+	g, n := 0, 0
+	for _, c := range b {
+		s := sym[c]
+		if s < 0 {
+			n = 0
+			continue
+		}
+		g = (g%gram3Size)*nsym + int(s)
+		n++
+		if n >= 3 && v.g3[g%gram3Size] < 255 {
+			v.g3[g%gram3Size]++
+		}
+		if n >= 4 && v.g4[g] < 255 {
+			v.g4[g]++
+		}
+	}
+	v.max3 = binomialQuantile(window-2, familiarShare(v.g3), foreignP)
+	v.max4 = binomialQuantile(window-3, familiarShare(v.g4), foreignP)
+	return v
+}
+
+// familiarShare is the share of all possible n-grams that are familiar: the
+// chance that a random n-gram is.
+func familiarShare(t []uint8) float64 {
+	n := 0
+	for _, c := range t {
+		if c >= familiarCount {
+			n++
+		}
+	}
+	return float64(n) / float64(len(t))
+}
+
+// binomialQuantile returns the smallest q with P(X > q) <= p for X ~ B(m, rho).
+func binomialQuantile(m int, rho, p float64) int {
+	if rho <= 0 {
+		return 0
+	}
+	if rho >= 1 {
+		return m
+	}
+	pmf := math.Pow(1-rho, float64(m))
+	cdf := 0.0
+	for q := 0; q < m; q++ {
+		cdf += pmf
+		if 1-cdf <= p {
+			return q
+		}
+		pmf *= float64(m-q) / float64(q+1) * rho / (1 - rho)
+	}
+	return m
+}
+
+// xlog2x[c] is c·log2(c), for the entropy of a window kept incrementally.
+var xlog2x [window + 1]float64
+
+func init() {
+	for c := 2; c <= window; c++ {
+		xlog2x[c] = float64(c) * math.Log2(float64(c))
+	}
+}
+
+// b64Scanner holds the vocabulary and reusable prefix-sum buffers.
+type b64Scanner struct {
+	voc                                   *vocabulary
+	upper, lower, other, chg, asc, f3, f4 []int
+}
+
+// scanB64 reports the random-looking stretches of every base64 run in b.
+func scanB64(b []byte, emit func(start, end int, rule string)) {
+	s := &b64Scanner{voc: newVocabulary(b)}
+	for i := 0; i < len(b); {
+		if class[b[i]]&cB64 == 0 {
+			i++
+			continue
+		}
+		j := runEnd(b, i, cB64)
+		if j-i >= window {
+			s.run(b, i, j, emit)
+		}
+		i = j
+	}
+}
+
+// run slides the window over b[i:j] and reports each maximal stretch of
+// overlapping windows that all look random.
+func (s *b64Scanner) run(b []byte, i, j int, emit func(start, end int, rule string)) {
+	r := b[i:j]
+	n := len(r)
+	grow := func(p *[]int) []int {
+		if cap(*p) < n+1 {
+			*p = make([]int, n+1)
+		}
+		*p = (*p)[:n+1]
+		return *p
+	}
+	// Prefix sums, so that each window reads each count as one difference.
+	// upper[x], lower[x], other[x]: characters before x. chg[x], asc[x]:
+	// neighbour pairs (k, k+1) with k < x. f3[x], f4[x]: familiar grams
+	// ending before x, so window [p, q) holds f3[q]-f3[p+2] and f4[q]-f4[p+3].
+	upper, lower, other := grow(&s.upper), grow(&s.lower), grow(&s.other)
+	chg, asc, f3, f4 := grow(&s.chg), grow(&s.asc), grow(&s.f3), grow(&s.f4)
+	g := 0
+	for k := 0; k < n; k++ {
+		c := class[r[k]]
+		upper[k+1] = upper[k] + b2i(c&cUpper != 0)
+		lower[k+1] = lower[k] + b2i(c&cLower != 0)
+		other[k+1] = other[k] + b2i(c&(cUpper|cLower) == 0)
+		chg[k+1], asc[k+1] = chg[k], asc[k]
+		if k+1 < n {
+			chg[k+1] += b2i(kind(r[k]) != kind(r[k+1]))
+			asc[k+1] += b2i(r[k+1] == r[k]+1)
+		}
+		g = (g%gram3Size)*nsym + int(sym[r[k]])
+		f3[k+1] = f3[k] + b2i(k >= 2 && s.voc.g3[g%gram3Size] >= familiarCount)
+		f4[k+1] = f4[k] + b2i(k >= 3 && s.voc.g4[g] >= familiarCount)
+	}
+	var freq [nsym]int
+	sum := 0.0
+	for _, c := range r[:window] {
+		freq[sym[c]]++
+	}
+	for _, c := range freq {
+		sum += xlog2x[c]
+	}
+	spanStart, spanEnd := -1, -1
+	flush := func() {
+		if spanStart < 0 {
+			return
+		}
+		end := i + spanEnd
+		if spanEnd == n {
+			// Keep base64 padding with the key.
+			for pad := 0; pad < 2 && end < len(b) && b[end] == '='; pad++ {
+				end++
+			}
+		}
+		emit(i+spanStart, end, "base64-entropy")
+		spanStart = -1
+	}
+	for p := 0; ; p++ {
+		q := p + window
+		h := math.Log2(window) - sum/window
+		if h >= minB64Entropy &&
+			upper[q]-upper[p] >= minCase && lower[q]-lower[p] >= minCase && other[q]-other[p] >= minOther &&
+			asc[q-1]-asc[p] <= maxAscending &&
+			chg[q-1]-chg[p] >= minChanges &&
+			f3[q]-f3[p+2] <= s.voc.max3 && f4[q]-f4[p+3] <= s.voc.max4 {
+			if spanStart < 0 {
+				spanStart = p
+			}
+			spanEnd = q
+		} else if spanStart >= 0 && p >= spanEnd {
+			flush()
+		}
+		if q == n {
+			break
+		}
+		// Slide: drop r[p], add r[q]. When they are the same character the
+		// two updates cancel out.
+		out, in := sym[r[p]], sym[r[q]]
+		sum -= xlog2x[freq[out]] + xlog2x[freq[in]]
+		freq[out]--
+		freq[in]++
+		sum += xlog2x[freq[out]] + xlog2x[freq[in]]
+	}
+	flush()
+}
+
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,242 @@
+package anthropic
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/wire"
+)
+
+func TestDecodeRequestErrors(t *testing.T) {
+	const msgs = `"messages":[{"role":"user","content":"hi"}]`
+	tests := []struct {
+		name, body, field, msg string
+	}{
+		{"empty body", ``, "", "empty request body"},
+		{"malformed", `{"model":"m",}`, "", "malformed JSON at byte 14"},
+		{"truncated", `{"model":"m"`, "", "malformed JSON: unexpected end at byte 12"},
+		{"trailing data", `{"model":"m","max_tokens":1,` + msgs + `} {}`, "", "unexpected data after the JSON body"},
+		{"trailing garbage", `{"model":"m","max_tokens":1,` + msgs + `}x`, "", "unexpected data after the JSON body"},
+		{"not an object", `[1]`, "", "must be an object"},
+		{"missing model", `{"max_tokens":1,` + msgs + `}`, "model", "required"},
+		{"model wrong type", `{"model":1,"max_tokens":1,` + msgs + `}`, "model", "must be a string"},
+		{"missing max_tokens", `{"model":"m",` + msgs + `}`, "max_tokens", "required"},
+		{"max_tokens zero", `{"model":"m","max_tokens":0,` + msgs + `}`, "max_tokens", "must be at least 1"},
+		{"max_tokens fraction", `{"model":"m","max_tokens":1.5,` + msgs + `}`, "max_tokens", "must be an integer"},
+		{"max_tokens string", `{"model":"m","max_tokens":"1",` + msgs + `}`, "max_tokens", "must be an integer"},
+		{"temperature high", `{"model":"m","max_tokens":1,"temperature":1.5,` + msgs + `}`, "temperature", "must be between 0 and 1"},
+		{"temperature negative", `{"model":"m","max_tokens":1,"temperature":-0.1,` + msgs + `}`, "temperature", "must be between 0 and 1"},
+		{"top_p high", `{"model":"m","max_tokens":1,"top_p":2,` + msgs + `}`, "top_p", "must be between 0 and 1"},
+		{"top_k negative", `{"model":"m","max_tokens":1,"top_k":-1,` + msgs + `}`, "top_k", "must not be negative"},
+		{"stream wrong type", `{"model":"m","max_tokens":1,"stream":"yes",` + msgs + `}`, "stream", "must be a boolean"},
+		{"stop_sequences wrong type", `{"model":"m","max_tokens":1,"stop_sequences":"x",` + msgs + `}`, "stop_sequences", "must be an array"},
+		{"unknown field", `{"model":"m","max_tokens":1,"frobnicate":true,` + msgs + `}`, "", "unknown field"},
+		{"missing messages", `{"model":"m","max_tokens":1}`, "messages", "required"},
+		{"empty messages", `{"model":"m","max_tokens":1,"messages":[]}`, "messages", "must not be empty"},
+		{"messages wrong type", `{"model":"m","max_tokens":1,"messages":{}}`, "messages", "must be an array"},
+		{"message not object", `{"model":"m","max_tokens":1,"messages":["hi"]}`, "messages[0]", "must be an object"},
+		{"bad role", `{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"hi"}]}`, "messages[0].role", "must be user or assistant"},
+		{"missing role", `{"model":"m","max_tokens":1,"messages":[{"content":"hi"}]}`, "messages[0].role", "required"},
+		{"role wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":1,"content":"hi"}]}`, "messages[0].role", "must be a string"},
+		{"missing content", `{"model":"m","max_tokens":1,"messages":[{"role":"user"}]}`, "messages[0].content", "required"},
+		{"content wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":5}]}`, "messages[0].content", "must be a string or an array"},
+		{"unknown message field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi","name":"x"}]}`, "messages[0]", "unknown field"},
+		{"bad block type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"video"}]}]}`, "messages[0].content[0].type", "unknown content block type"},
+		{"block without type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"text":"x"}]}]}`, "messages[0].content[0].type", "required"},
+		{"block not object", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":["x"]}]}`, "messages[0].content[0]", "must be an object"},
+		{"text block unknown field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"x","extra":1}]}]}`, "messages[0].content[0]", "unknown field"},
+		{"text block missing text", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text"}]}]}`, "messages[0].content[0].text", "required"},
+		{"text wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":1}]}]}`, "messages[0].content[0].text", "must be a string"},
+		{"tool_result in assistant", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_result","tool_use_id":"t"}]}]}`, "messages[1].content[0].type", "only allowed in user messages"},
+		{"tool_use in user", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_use","id":"t","name":"n","input":{}}]}]}`, "messages[0].content[0].type", "only allowed in assistant messages"},
+		{"thinking in user", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"thinking","thinking":"x"}]}]}`, "messages[0].content[0].type", "only allowed in assistant messages"},
+		{"image in assistant", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"image","source":{"type":"url","url":"u"}}]}]}`, "messages[1].content[0].type", "only allowed in user messages"},
+		{"document", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"document","source":{}}]}]}`, "messages[0].content[0].type", "not supported yet"},
+		{"image source string", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"},{"role":"user","content":[{"type":"image","source":"x"}]}]}`, "messages[2].content[0].source", "must be an object"},
+		{"image source missing", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image"}]}]}`, "messages[0].content[0].source", "required"},
+		{"image source bad type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"ftp"}}]}]}`, "messages[0].content[0].source.type", "must be base64 or url"},
+		{"image base64 missing data", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png"}}]}]}`, "messages[0].content[0].source.data", "required"},
+		{"image source unknown field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"u","x":1}}]}]}`, "messages[0].content[0].source", "unknown field"},
+		{"image file source", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}`, "messages[0].content[0].source.type", "not supported yet"},
+		{"tool_use input not object", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"n","input":[1]}]}]}`, "messages[1].content[0].input", "must be an object"},
+		{"tool_use missing id", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"tool_use","name":"n","input":{}}]}]}`, "messages[1].content[0].id", "required"},
+		{"tool_result missing id", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","content":"r"}]}]}`, "messages[0].content[0].tool_use_id", "required"},
+		{"tool_result content wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":3}]}]}`, "messages[0].content[0].content", "must be a string or an array"},
+		{"tool_result nested bad type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"tool_use"}]}]}]}`, "messages[0].content[0].content[0].type", "must be text or image"},
+		{"tool_result is_error wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","is_error":"yes"}]}]}`, "messages[0].content[0].is_error", "must be a boolean"},
+		{"system wrong type", `{"model":"m","max_tokens":1,"system":5,` + msgs + `}`, "system", "must be a string or an array"},
+		{"system block not text", `{"model":"m","max_tokens":1,"system":[{"type":"image"}],` + msgs + `}`, "system[0].type", "must be text"},
+		{"system block unknown field", `{"model":"m","max_tokens":1,"system":[{"type":"text","text":"s","x":1}],` + msgs + `}`, "system[0]", "unknown field"},
+		{"tools wrong type", `{"model":"m","max_tokens":1,"tools":{},` + msgs + `}`, "tools", "must be an array"},
+		{"server tool", `{"model":"m","max_tokens":1,"tools":[{"type":"web_search_20250305","name":"web_search"}],` + msgs + `}`, "tools[0].type", "server tools are not supported yet"},
+		{"tool missing name", `{"model":"m","max_tokens":1,"tools":[{"input_schema":{}}],` + msgs + `}`, "tools[0].name", "required"},
+		{"tool missing schema", `{"model":"m","max_tokens":1,"tools":[{"name":"f"}],` + msgs + `}`, "tools[0].input_schema", "required"},
+		{"tool schema not object", `{"model":"m","max_tokens":1,"tools":[{"name":"f","input_schema":"s"}],` + msgs + `}`, "tools[0].input_schema", "must be an object"},
+		{"tool unknown field", `{"model":"m","max_tokens":1,"tools":[{"name":"f","input_schema":{},"parameters":{}}],` + msgs + `}`, "tools[0]", "unknown field"},
+		{"tool_choice bad type", `{"model":"m","max_tokens":1,"tool_choice":{"type":"required"},` + msgs + `}`, "tool_choice.type", "must be auto, any, tool or none"},
+		{"tool_choice tool without name", `{"model":"m","max_tokens":1,"tool_choice":{"type":"tool"},` + msgs + `}`, "tool_choice.name", "required"},
+		{"tool_choice wrong type", `{"model":"m","max_tokens":1,"tool_choice":"auto",` + msgs + `}`, "tool_choice", "must be an object"},
+		{"tool_choice parallel wrong type", `{"model":"m","max_tokens":1,"tool_choice":{"type":"auto","disable_parallel_tool_use":1},` + msgs + `}`, "tool_choice.disable_parallel_tool_use", "must be a boolean"},
+		{"session_id wrong type", `{"model":"m","max_tokens":1,"session_id":7,` + msgs + `}`, "session_id", "must be a string"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := DecodeRequest([]byte(tc.body))
+			var re *wire.RequestError
+			if !errors.As(err, &re) {
+				t.Fatalf("error = %v, want *wire.RequestError", err)
+			}
+			if re.Field != tc.field {
+				t.Errorf("Field = %q, want %q (msg %q)", re.Field, tc.field, re.Msg)
+			}
+			if !strings.Contains(re.Msg, tc.msg) {
+				t.Errorf("Msg = %q, want it to contain %q", re.Msg, tc.msg)
+			}
+		})
+	}
+}
+
+// Error messages must not echo what the client sent.
+func TestDecodeRequestErrorsDoNotEchoValues(t *testing.T) {
+	const secret = "zebra-secret-value"
+	bodies := []string{
+		`{"model":"m","max_tokens":1,"` + secret + `":1,"messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","max_tokens":1,"messages":[{"role":"` + secret + `","content":"hi"}]}`,
+		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"` + secret + `"}]}]}`,
+		`{"model":"m","max_tokens":"` + secret + `","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","max_tokens":1,"tool_choice":{"type":"` + secret + `"},"messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}` + secret,
+	}
+	for _, b := range bodies {
+		_, _, err := DecodeRequest([]byte(b))
+		if err == nil {
+			t.Fatalf("no error for %s", b)
+		}
+		if strings.Contains(err.Error(), "zebra") {
+			t.Errorf("error %q echoes the client's value", err.Error())
+		}
+	}
+}
+
+func TestDecodeRequestFull(t *testing.T) {
+	body := `{
+	  "model": "claude-x", "max_tokens": 100, "stream": true,
+	  "temperature": 0.5, "top_p": 0.9, "top_k": 40, "session_id": "s1",
+	  "metadata": {"user_id": "u"}, "thinking": {"type": "enabled", "budget_tokens": 1024},
+	  "context_management": {}, "output_config": {"effort": "high"}, "service_tier": "auto",
+	  "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}, {"type":"text","text":"second"}],
+	  "stop_sequences": ["STOP", "END"],
+	  "tools": [{"name": "lookup", "description": "find", "input_schema": {"type": "object"}, "cache_control": {"type":"ephemeral"}},
+	            {"type": "custom", "name": "other", "input_schema": {"type":"object","properties":{}}}],
+	  "tool_choice": {"type": "tool", "name": "lookup", "disable_parallel_tool_use": true},
+	  "messages": [
+	    {"role": "user", "content": [
+	      {"type": "text", "text": "look at this", "cache_control": {"type":"ephemeral"}},
+	      {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
+	      {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}}]},
+	    {"role": "assistant", "content": [
+	      {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+	      {"type": "redacted_thinking", "data": "xx"},
+	      {"type": "text", "text": "calling"},
+	      {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}}]},
+	    {"role": "user", "content": [
+	      {"type": "tool_result", "tool_use_id": "toolu_1", "is_error": true, "content": [
+	        {"type": "text", "text": "line1"}, {"type": "text", "text": "line2"},
+	        {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "BBBB"}}]},
+	      {"type": "tool_result", "tool_use_id": "toolu_2", "content": "plain"},
+	      {"type": "tool_result", "tool_use_id": "toolu_3"}]}
+	  ]}`
+	r, p, err := DecodeRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Model != "claude-x" || p.MaxTokens != 100 || !p.Stream || *p.Temperature != 0.5 || *p.TopP != 0.9 || *p.TopK != 40 || p.Session != "s1" {
+		t.Errorf("params = %+v", p)
+	}
+	if len(r.System) != 2 || str(r.System[0]) != "be brief" || str(r.System[1]) != "second" {
+		t.Errorf("system wrong")
+	}
+	if len(r.Stop) != 2 || str(r.Stop[1]) != "END" {
+		t.Errorf("stop wrong")
+	}
+	if len(r.Tools) != 2 || str(r.Tools[0].Name) != "lookup" || str(r.Tools[0].Description) != "find" || str(r.Tools[1].Schema) != `{"type":"object","properties":{}}` {
+		t.Errorf("tools wrong")
+	}
+	if tc := r.ToolChoice; tc.Mode != content.ToolChoiceTool || str(tc.Name) != "lookup" || !tc.DisableParallel {
+		t.Errorf("tool choice wrong")
+	}
+	if len(r.Messages) != 3 {
+		t.Fatalf("messages = %d", len(r.Messages))
+	}
+	u := r.Messages[0].Parts
+	if len(u) != 3 || u[0].Kind != content.PartText || str(u[0].Text) != "look at this" ||
+		u[1].Kind != content.PartImage || str(u[1].MediaType) != "image/png" || str(u[1].Data) != "AAAA" ||
+		u[2].Kind != content.PartImage || str(u[2].URL) != "https://example.com/a.png" {
+		t.Errorf("user parts wrong")
+	}
+	a := r.Messages[1].Parts
+	if r.Messages[1].Role != content.RoleAssistant || len(a) != 3 ||
+		a[0].Kind != content.PartThinking || str(a[0].Text) != "hmm" || str(a[0].Signature) != "sig" ||
+		a[1].Kind != content.PartText ||
+		a[2].Kind != content.PartToolCall || str(a[2].ToolID) != "toolu_1" || str(a[2].ToolName) != "lookup" || str(a[2].Args) != `{"q": "x"}` {
+		t.Errorf("assistant parts wrong")
+	}
+	res := r.Messages[2].Parts
+	if len(res) != 4 {
+		t.Fatalf("tool result parts = %d", len(res))
+	}
+	if res[0].Kind != content.PartToolResult || str(res[0].ToolID) != "toolu_1" || !res[0].IsError || str(res[0].Text) != "line1\nline2" {
+		t.Errorf("tool result 0 wrong")
+	}
+	if res[1].Kind != content.PartImage || str(res[1].Data) != "BBBB" {
+		t.Errorf("image inside a tool result must follow it")
+	}
+	if res[2].IsError || str(res[2].Text) != "plain" || res[3].Kind != content.PartToolResult || !res[3].Text.IsEmpty() {
+		t.Errorf("tool results 2,3 wrong")
+	}
+}
+
+func TestDecodeRequestStringForms(t *testing.T) {
+	r, p, err := DecodeRequest([]byte(`{"model":"m","max_tokens":5,"system":"sys","messages":[{"role":"user","content":"hello"}],
+		"tool_choice":null,"temperature":null,"stream":false}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Stream || p.Temperature != nil {
+		t.Errorf("params = %+v", p)
+	}
+	if len(r.System) != 1 || str(r.System[0]) != "sys" {
+		t.Errorf("system wrong")
+	}
+	if m := r.Messages[0]; m.Role != content.RoleUser || len(m.Parts) != 1 || str(m.Parts[0].Text) != "hello" {
+		t.Errorf("message wrong")
+	}
+	// Tool input the SDK leaves out reads as an empty object.
+	r, _, err = DecodeRequest([]byte(`{"model":"m","max_tokens":5,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"a","name":"b"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := str(r.Messages[0].Parts[0].Args); got != "{}" {
+		t.Errorf("args = %q", got)
+	}
+}
+
+func TestDecodeCountTokens(t *testing.T) {
+	r, p, err := DecodeCountTokens([]byte(`{"model":"m","system":"s","messages":[{"role":"user","content":"hi there"}],"tools":[{"name":"f","input_schema":{}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Model != "m" || p.MaxTokens != 0 || len(r.Tools) != 1 || len(r.Messages) != 1 {
+		t.Errorf("decoded wrong: %+v", p)
+	}
+	if _, _, err := DecodeCountTokens([]byte(`{"messages":[{"role":"user","content":"hi"}]}`)); err == nil {
+		t.Error("missing model accepted")
+	}
+	if _, _, err := DecodeRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`)); err == nil {
+		t.Error("DecodeRequest accepted a body without max_tokens")
+	}
+}
+
+func str(t content.Text) string { return string(t.Bytes()) }

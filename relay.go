@@ -1,0 +1,392 @@
+// Package relay runs LLM inference on infrastructure the user already
+// trusts — local engines, or provider accounts over TLS — behind the OpenAI
+// and Anthropic APIs on loopback.
+//
+// An application embeds it with [New]: the returned [Client] answers
+// [Client.Chat] and [Client.Stream] in-process, and [Client.Handler] is the
+// same HTTP API the `relay` binary serves, for mounting in a server of your
+// own. [Client.Serve] listens on the configured loopback addresses.
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/inference-relay/relay/internal/audit"
+	"github.com/inference-relay/relay/internal/audit/chain"
+	"github.com/inference-relay/relay/internal/audit/metrics"
+	"github.com/inference-relay/relay/internal/auth"
+	"github.com/inference-relay/relay/internal/config"
+	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/egress"
+	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/provider"
+	"github.com/inference-relay/relay/internal/server"
+)
+
+// Config is the relay's configuration; its zero value works (loopback,
+// auto-detected local engines). See the config file reference in README.
+type Config = config.Config
+
+// Backend is one configured backend.
+type Backend = config.Backend
+
+// Route maps client model names to a backend.
+type Route = config.Route
+
+// LoadConfig reads a TOML config file strictly.
+func LoadConfig(path string) (Config, error) { return config.Load(path) }
+
+// Client is a running relay: in-process calls, its HTTP handler, and
+// Serve.
+type Client struct {
+	cfg   Config
+	keys  *auth.Store
+	srv   *server.Server
+	log   *slog.Logger
+	chain *chain.Log
+}
+
+// New validates cfg (filling defaults), opens the key store in the state
+// directory, detects local engines and builds the backends.
+func New(cfg Config) (*Client, error) {
+	cfg.Defaults()
+	keys, err := auth.Open(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(keys.Len()); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	client := egress.New(nil).HTTPClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	backends, err := server.BuildBackends(ctx, cfg, server.BuildOptions{Client: client})
+	if err != nil {
+		return nil, err
+	}
+	keyer, err := audit.OpenKeyer(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	idents := &audit.Registry{}
+	_ = idents.Add(backends.Names(cfg)...) // invalid names simply stay "unknown"
+	auditLog, err := chain.Open(cfg.Audit.File)
+	if err != nil {
+		return nil, fmt.Errorf("audit file %s: %w (check it with 'relay audit verify'; move it aside to start a new chain)", cfg.Audit.File, err)
+	}
+	m := metrics.New()
+	srv := server.New(server.Options{
+		Config: cfg, Keys: keys, Backends: backends, Logger: log,
+		Idents: idents, Keyer: keyer,
+		Recorders: []server.Recorder{chainRecorder{auditLog, log}, m},
+		Metrics:   m.Handler(),
+		Controls: []server.Control{
+			server.ControlFunc{Key: "audit_chain", Fn: func() any {
+				seq, head := auditLog.Head()
+				return map[string]any{"file": cfg.Audit.File, "records": seq, "head": head, "measured_at": time.Now().UTC()}
+			}},
+			server.ControlFunc{Key: "sinks", Fn: func() any {
+				return map[string]any{"audit_file": true, "metrics": "/metrics", "otel": map[string]any{"configured": false}, "content_logging": false}
+			}},
+		},
+	})
+	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog}, nil
+}
+
+// chainRecorder appends events to the audit chain; a failed append is
+// logged (by class only), never silently dropped.
+type chainRecorder struct {
+	l   *chain.Log
+	log *slog.Logger
+}
+
+func (c chainRecorder) Record(ev audit.Event) {
+	if err := c.l.Append(ev); err != nil {
+		c.log.Error("audit append failed", "component", "chain", "err_kind", "io")
+	}
+}
+
+// Close flushes and closes the audit trail. The Client must not be used
+// after.
+func (c *Client) Close() error {
+	return c.chain.Close()
+}
+
+// Handler is the relay's HTTP API (OpenAI and Anthropic routes, with every
+// guard). Every route but /healthz requires an API key.
+func (c *Client) Handler() http.Handler { return c.srv.Handler() }
+
+// Config returns the configuration in force (defaults filled in).
+func (c *Client) Config() Config { return c.cfg }
+
+// Backends describes the backends the relay routes to.
+func (c *Client) Backends() []server.BackendInfo { return c.srv.Backends().Infos }
+
+// Models lists the model names the relay can route.
+func (c *Client) Models() []string {
+	var ids []string
+	for _, m := range c.srv.Backends().Table.Models() {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// Serve listens on every configured address and serves until ctx is
+// canceled, then shuts down gracefully (in-flight replies get up to 10s).
+// ready, when not nil, receives the bound addresses once listening.
+func (c *Client) Serve(ctx context.Context, ready func(addrs []net.Addr)) error {
+	var lns []net.Listener
+	closeAll := func() {
+		for _, l := range lns {
+			l.Close()
+		}
+	}
+	for _, addr := range c.cfg.Listen {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			if strings.HasPrefix(addr, "[::1]:") && ipv6Unavailable(err) {
+				c.log.Warn("IPv6 loopback unavailable; serving on IPv4 only", "listen", addr)
+				continue
+			}
+			closeAll()
+			return fmt.Errorf("listen %s: %w", addr, err)
+		}
+		lns = append(lns, l)
+	}
+	if len(lns) == 0 {
+		return errors.New("no address to listen on")
+	}
+	if c.cfg.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(c.cfg.TLS.Cert, c.cfg.TLS.Key)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("tls: %w", err)
+		}
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		for i := range lns {
+			lns[i] = tls.NewListener(lns[i], tc)
+		}
+	}
+	hs := &http.Server{
+		Handler:           c.srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
+	}
+	addrs := make([]net.Addr, len(lns))
+	errc := make(chan error, len(lns))
+	for i, l := range lns {
+		addrs[i] = l.Addr()
+		go func() { errc <- hs.Serve(l) }()
+	}
+	if ready != nil {
+		ready(addrs)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			closeAll()
+			return err
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	return nil
+}
+
+func ipv6Unavailable(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "cannot assign requested address") || strings.Contains(s, "address family not supported")
+}
+
+// Message is one turn of a conversation: Role "user" or "assistant".
+type Message struct {
+	Role    string
+	Content string
+}
+
+// Request is an in-process chat request.
+type Request struct {
+	// Model is a model name or alias the relay can route (see Models).
+	Model       string
+	System      string
+	Messages    []Message
+	MaxTokens   int
+	Temperature *float64
+	Stop        []string
+}
+
+// Usage counts tokens.
+type Usage struct {
+	InputTokens  int
+	OutputTokens int
+}
+
+// Response is a finished reply.
+type Response struct {
+	Text       string
+	StopReason string
+	Usage      Usage
+}
+
+// Error is a failure the relay or a backend reported.
+type Error struct {
+	StatusCode int
+	Class      string
+	Message    string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("relay: %s (%d): %s", e.Class, e.StatusCode, e.Message)
+}
+
+func toError(pe *provider.Error) error {
+	return &Error{StatusCode: pe.HTTPStatus(), Class: pe.Class.String(), Message: string(pe.Detail.Bytes())}
+}
+
+func (r Request) decode() (*content.Request, logic.Params, error) {
+	if r.Model == "" {
+		return nil, logic.Params{}, &Error{StatusCode: 400, Class: logic.ErrInvalidRequest.String(), Message: "model is required"}
+	}
+	if len(r.Messages) == 0 {
+		return nil, logic.Params{}, &Error{StatusCode: 400, Class: logic.ErrInvalidRequest.String(), Message: "at least one message is required"}
+	}
+	cr := &content.Request{}
+	if r.System != "" {
+		cr.System = []content.Text{content.FromString(r.System)}
+	}
+	for i, m := range r.Messages {
+		var role content.Role
+		switch m.Role {
+		case "user":
+			role = content.RoleUser
+		case "assistant":
+			role = content.RoleAssistant
+		default:
+			return nil, logic.Params{}, &Error{StatusCode: 400, Class: logic.ErrInvalidRequest.String(), Message: fmt.Sprintf("messages[%d].role must be user or assistant", i)}
+		}
+		cr.Messages = append(cr.Messages, content.Message{Role: role, Parts: []content.Part{{Kind: content.PartText, Text: content.FromString(m.Content)}}})
+	}
+	for _, s := range r.Stop {
+		cr.Stop = append(cr.Stop, content.FromString(s))
+	}
+	return cr, logic.Params{Model: r.Model, MaxTokens: r.MaxTokens, Temperature: r.Temperature}, nil
+}
+
+// Chat sends r and waits for the whole reply.
+func (c *Client) Chat(ctx context.Context, r Request) (*Response, error) {
+	s, err := c.Stream(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	var b strings.Builder
+	for s.Next() {
+		b.WriteString(s.Text())
+	}
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
+	return &Response{Text: b.String(), StopReason: s.StopReason(), Usage: s.Usage()}, nil
+}
+
+// Stream sends r and returns the reply as it arrives.
+func (c *Client) Stream(ctx context.Context, r Request) (*Stream, error) {
+	cr, p, err := r.decode()
+	if err != nil {
+		return nil, err
+	}
+	p.Stream = true
+	st, _, perr := c.srv.Start(ctx, p, cr)
+	if perr != nil {
+		cr.Wipe()
+		return nil, toError(perr)
+	}
+	return &Stream{s: st, req: cr}, nil
+}
+
+// Stream is a reply being received. Call Next until it returns false, then
+// Err.
+type Stream struct {
+	s    provider.Stream
+	req  *content.Request
+	text string
+	err  error
+	done bool
+}
+
+// Next advances to the next piece of text. Tool calls and reasoning are
+// skipped by this simple API.
+func (s *Stream) Next() bool {
+	for !s.done {
+		d, err := s.s.Recv()
+		if err == io.EOF {
+			s.done = true
+			return false
+		}
+		if err != nil {
+			s.done = true
+			s.err = toError(provider.AsError(err))
+			return false
+		}
+		if d.Kind == content.DeltaText && d.Text.Len() > 0 {
+			s.text = string(d.Text.Bytes())
+			return true
+		}
+	}
+	return false
+}
+
+// Text is the piece of text Next advanced to.
+func (s *Stream) Text() string { return s.text }
+
+// Err is the error that ended the stream, if any.
+func (s *Stream) Err() error { return s.err }
+
+// Usage is the token usage reported so far (final after Next returns false).
+func (s *Stream) Usage() Usage {
+	u := s.s.Status().Usage
+	return Usage{InputTokens: u.Input, OutputTokens: u.Output}
+}
+
+// StopReason says why the reply ended: "end", "max_tokens", "stop_sequence",
+// "tool_use", "refusal" or "" while it runs.
+func (s *Stream) StopReason() string {
+	switch s.s.Status().Stop {
+	case logic.StopEnd:
+		return "end"
+	case logic.StopMaxTokens:
+		return "max_tokens"
+	case logic.StopSequence:
+		return "stop_sequence"
+	case logic.StopToolUse:
+		return "tool_use"
+	case logic.StopRefusal:
+		return "refusal"
+	}
+	return ""
+}
+
+// Close releases the stream; it cancels the upstream request if unfinished.
+func (s *Stream) Close() error {
+	s.req.Wipe()
+	return s.s.Close()
+}
