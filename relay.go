@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/inference-relay/relay/internal/audit"
 	"github.com/inference-relay/relay/internal/audit/chain"
 	"github.com/inference-relay/relay/internal/audit/metrics"
+	"github.com/inference-relay/relay/internal/audit/otel"
 	"github.com/inference-relay/relay/internal/auth"
 	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/content"
@@ -53,6 +55,7 @@ type Client struct {
 	srv   *server.Server
 	log   *slog.Logger
 	chain *chain.Log
+	otel  *otel.Exporter
 }
 
 // New validates cfg (filling defaults), opens the key store in the state
@@ -87,11 +90,16 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit file %s: %w (check it with 'relay audit verify'; move it aside to start a new chain)", cfg.Audit.File, err)
 	}
+	exporter, err := otel.New(otel.Config{Endpoint: cfg.Audit.OTLPEndpoint, Client: client})
+	if err != nil {
+		auditLog.Close()
+		return nil, fmt.Errorf("audit.otlp_endpoint: %w", err)
+	}
 	m := metrics.New()
 	srv := server.New(server.Options{
 		Config: cfg, Keys: keys, Backends: backends, Logger: log,
 		Idents: idents, Keyer: keyer,
-		Recorders: []server.Recorder{chainRecorder{auditLog, log}, m},
+		Recorders: []server.Recorder{chainRecorder{auditLog, log}, m, exporter},
 		Metrics:   m.Handler(),
 		Controls: []server.Control{
 			server.ControlFunc{Key: "audit_chain", Fn: func() any {
@@ -99,11 +107,11 @@ func New(cfg Config) (*Client, error) {
 				return map[string]any{"file": cfg.Audit.File, "records": seq, "head": head, "measured_at": time.Now().UTC()}
 			}},
 			server.ControlFunc{Key: "sinks", Fn: func() any {
-				return map[string]any{"audit_file": true, "metrics": "/metrics", "otel": map[string]any{"configured": false}, "content_logging": false}
+				return map[string]any{"audit_file": cfg.Audit.File, "metrics": "/metrics", "otel": exporter.Stats(), "measured_at": time.Now().UTC()}
 			}},
 		},
 	})
-	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog}, nil
+	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog, otel: exporter}, nil
 }
 
 // chainRecorder appends events to the audit chain; a failed append is
@@ -122,7 +130,9 @@ func (c chainRecorder) Record(ev audit.Event) {
 // Close flushes and closes the audit trail. The Client must not be used
 // after.
 func (c *Client) Close() error {
-	return c.chain.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(c.otel.Close(ctx), c.chain.Close())
 }
 
 // Handler is the relay's HTTP API (OpenAI and Anthropic routes, with every
@@ -185,7 +195,7 @@ func (c *Client) Serve(ctx context.Context, ready func(addrs []net.Addr)) error 
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(c.log.Handler(), slog.LevelWarn),
+		ErrorLog:          stdlog.New(httpErrorLog{c.log}, "", 0),
 	}
 	addrs := make([]net.Addr, len(lns))
 	errc := make(chan error, len(lns))
@@ -215,6 +225,16 @@ func (c *Client) Serve(ctx context.Context, ready func(addrs []net.Addr)) error 
 func ipv6Unavailable(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "cannot assign requested address") || strings.Contains(s, "address family not supported")
+}
+
+// httpErrorLog receives net/http's own error lines. Their text can quote
+// what a client sent (a malformed request line, a header), so it is dropped
+// and only the fact of an error is logged.
+type httpErrorLog struct{ log *slog.Logger }
+
+func (h httpErrorLog) Write(p []byte) (int, error) {
+	h.log.Warn("http server error", "component", "http")
+	return len(p), nil
 }
 
 // Message is one turn of a conversation: Role "user" or "assistant".
@@ -315,7 +335,7 @@ func (c *Client) Stream(ctx context.Context, r Request) (*Stream, error) {
 		return nil, err
 	}
 	p.Stream = true
-	st, _, perr := c.srv.Start(ctx, p, cr)
+	st, perr := c.srv.StartRecorded(ctx, p, cr)
 	if perr != nil {
 		cr.Wipe()
 		return nil, toError(perr)

@@ -5,6 +5,7 @@
 //	relay chat      chat in the terminal through the relay
 //	relay models    list the models the relay can route
 //	relay keys      create, list and revoke API keys
+//	relay audit     verify or show the hash-chained audit trail
 //	relay doctor    show what the relay found and what it would do
 package main
 
@@ -38,6 +39,7 @@ Usage:
   relay chat    [--config FILE] [--model NAME] [--system TEXT]
   relay models  [--config FILE] [--no-detect]
   relay keys    create [--name NAME] | list | revoke ID
+  relay audit   verify | tail [-n N]   [--file FILE]
   relay doctor  [--config FILE]
   relay version
 
@@ -76,6 +78,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdModels(rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(rest, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(rest, stdout, stderr)
 	case "version":

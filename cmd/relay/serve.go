@@ -12,6 +12,7 @@ import (
 
 	"github.com/inference-relay/relay"
 	"github.com/inference-relay/relay/internal/auth"
+	"github.com/inference-relay/relay/internal/logging"
 )
 
 func cmdServe(args []string, stderr io.Writer) error {
@@ -26,13 +27,22 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg.Logger = logging.New(stderr, slog.LevelInfo)
 
 	keys, err := auth.Open(cfg.StateDir)
 	if err != nil {
 		return err
 	}
-	if keys.Len() == 0 && !*noInitKey {
+	initKey := keys.Len() == 0 && !*noInitKey
+	nkeys := keys.Len()
+	if initKey {
+		nkeys = 1
+	}
+	// Refuse a bad configuration before creating anything.
+	if err := cfg.Validate(nkeys); err != nil {
+		return err
+	}
+	if initKey {
 		key, id, err := keys.Create("first")
 		if err != nil {
 			return fmt.Errorf("creating the first API key: %w", err)
@@ -44,6 +54,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer r.Close()
 	if path == "" {
 		path = "none (embedded defaults)"
 	}

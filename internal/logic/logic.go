@@ -54,8 +54,10 @@ const (
 type Usage struct {
 	Input  int
 	Output int
-	// CacheRead and CacheWrite are prompt-cache tokens when the backend
-	// reports them (counted inside Input for OpenAI-shaped usage).
+	// CacheRead and CacheWrite are the prompt-cache parts of Input, when
+	// the backend reports them. Input always counts every input token,
+	// cached or not (OpenAI's prompt_tokens); the Anthropic codec splits
+	// them out again for its input_tokens.
 	CacheRead  int
 	CacheWrite int
 }

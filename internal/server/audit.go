@@ -1,7 +1,12 @@
 package server
 
 import (
+	"context"
+	"io"
 	"time"
+
+	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/provider"
 
 	"github.com/inference-relay/relay/internal/audit"
 	"github.com/inference-relay/relay/internal/logic"
@@ -68,4 +73,51 @@ func (s *Server) record(o *outcome) {
 	s.log.Info("inference", "request_id", ev.RequestID, "alias", ev.Alias, "provider", ev.Provider, "model", ev.Model,
 		"status", o.code, "error_class", ev.Error.String(), "tokens_in", ev.InputTokens, "tokens_out", ev.OutputTokens,
 		"duration_ms", ev.Duration.Milliseconds(), "ttft_ms", ev.TTFT.Milliseconds())
+}
+
+// StartRecorded is [Server.Start] for in-process callers (the library's
+// Client): the request is audited like an HTTP one, its event recorded when
+// the returned stream is closed.
+func (s *Server) StartRecorded(ctx context.Context, p logic.Params, r *content.Request) (provider.Stream, *provider.Error) {
+	o := s.newOutcome()
+	o.params = p
+	st, target, perr := s.Start(ctx, p, r)
+	o.target = target
+	if perr != nil {
+		o.fail(perr.Class, perr.HTTPStatus())
+		s.record(o)
+		return nil, perr
+	}
+	return &recordedStream{Stream: st, s: s, o: o}, nil
+}
+
+// recordedStream notes the first delta and the failure class of an
+// in-process stream and records its event on Close.
+type recordedStream struct {
+	provider.Stream
+	s    *Server
+	o    *outcome
+	done bool
+}
+
+func (rs *recordedStream) Recv() (content.Delta, error) {
+	d, err := rs.Stream.Recv()
+	switch {
+	case err == nil && rs.o.firstByte.IsZero():
+		rs.o.firstByte = time.Now()
+	case err != nil && err != io.EOF && rs.o.class == logic.ErrNone:
+		pe := provider.AsError(err)
+		rs.o.fail(pe.Class, pe.HTTPStatus())
+	}
+	return d, err
+}
+
+func (rs *recordedStream) Close() error {
+	err := rs.Stream.Close()
+	if !rs.done {
+		rs.done = true
+		rs.o.status = rs.Stream.Status()
+		rs.s.record(rs.o)
+	}
+	return err
 }

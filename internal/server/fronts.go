@@ -17,7 +17,7 @@ type front interface {
 	writeError(w http.ResponseWriter, status int, class logic.ErrorClass, msg []byte)
 	newID() string
 	respond(w http.ResponseWriter, id string, p logic.Params, r *content.Request, msg content.Message, st logic.Status) error
-	stream(w http.ResponseWriter, id string, p logic.Params) frontStream
+	stream(w http.ResponseWriter, id string, p logic.Params, st logic.Status) frontStream
 }
 
 // frontStream writes a streamed reply in one API's event format.
@@ -50,7 +50,7 @@ func (openaiFront) respond(w http.ResponseWriter, id string, p logic.Params, _ *
 	return writeJSON(w, http.StatusOK, b)
 }
 
-func (openaiFront) stream(w http.ResponseWriter, id string, p logic.Params) frontStream {
+func (openaiFront) stream(w http.ResponseWriter, id string, p logic.Params, _ logic.Status) frontStream {
 	return openaiStream{openai.NewStreamWriter(w, id, p.Model, time.Now().Unix(), p.IncludeUsage)}
 }
 
@@ -83,8 +83,12 @@ func (anthropicFront) respond(w http.ResponseWriter, id string, p logic.Params, 
 	return writeJSON(w, http.StatusOK, b)
 }
 
-func (anthropicFront) stream(w http.ResponseWriter, id string, p logic.Params) frontStream {
-	return anthropicStream{anthropic.NewStreamWriter(w, id, p.Model)}
+func (anthropicFront) stream(w http.ResponseWriter, id string, p logic.Params, st logic.Status) frontStream {
+	sw := anthropic.NewStreamWriter(w, id, p.Model)
+	// message_start carries the input tokens the backend reported so far;
+	// a failed write shows up again on the first Delta.
+	_ = sw.Start(st)
+	return anthropicStream{sw}
 }
 
 type anthropicStream struct{ s *anthropic.StreamWriter }

@@ -165,7 +165,7 @@ func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *cont
 		return
 	}
 	o.firstByte = time.Now()
-	out := f.stream(&deadlineWriter{ResponseWriter: w, d: s.cfg.WriteTimeout.Duration}, f.newID(), o.params)
+	out := f.stream(&deadlineWriter{ResponseWriter: w, d: s.cfg.WriteTimeout.Duration}, f.newID(), o.params, st.Status())
 	for err == nil {
 		werr := out.Delta(d)
 		d.Text.Wipe()

@@ -156,7 +156,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 					s.fail(sw, r, logic.ErrInternal, "the relay failed while handling this request")
 				}
 			}
-			s.log.Info("request", "method", r.Method, "path_template", template(r.URL.Path), "status", sw.code(), "duration_ms", time.Since(start).Milliseconds())
+			s.log.Info("request", "method", method(r.Method), "path_template", template(r.URL.Path), "status", sw.code(), "duration_ms", time.Since(start).Milliseconds())
 		}()
 		if !s.hostAllowed(r.Host) {
 			s.deny(sw, r, logic.ErrPermission, "host not allowed: the relay answers only to its own host names (DNS-rebinding defence); add the name to allowed_hosts")
@@ -212,6 +212,16 @@ func (s *Server) authorized(r *http.Request) bool {
 		key = strings.TrimSpace(r.Header.Get("X-Api-Key"))
 	}
 	return s.keys.Check([]byte(key))
+}
+
+// method names the request method for logs; anything but the standard
+// methods is client text and reads "other".
+func method(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodPost, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodPatch:
+		return m
+	}
+	return "other"
 }
 
 // template maps a path to the route it was served by, so logs never carry

@@ -70,17 +70,21 @@ func newCollector(t *testing.T, reply func(http.ResponseWriter, *http.Request)) 
 func (c *collector) url() string { return c.srv.URL + "/v1/traces" }
 
 func (c *collector) requests() int {
+	bodies, _ := c.snapshot()
+	return len(bodies)
+}
+
+// snapshot returns the bodies and headers received so far, in order.
+func (c *collector) snapshot() ([][]byte, []http.Header) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.bodies)
+	return append([][]byte(nil), c.bodies...), append([]http.Header(nil), c.headers...)
 }
 
 // spans decodes every span received so far, in order.
 func (c *collector) spans(t *testing.T) []map[string]any {
 	t.Helper()
-	c.mu.Lock()
-	bodies := append([][]byte(nil), c.bodies...)
-	c.mu.Unlock()
+	bodies, _ := c.snapshot()
 	var all []map[string]any
 	for _, b := range bodies {
 		_, sp := decodeSpans(t, b)
@@ -136,10 +140,11 @@ func TestSpansArriveWithExactAttributes(t *testing.T) {
 	e.Record(event(1))
 	closeExporter(t, e)
 
-	if n := c.requests(); n != 1 {
-		t.Fatalf("collector got %d requests, want 1", n)
+	_, headers := c.snapshot()
+	if len(headers) != 1 {
+		t.Fatalf("collector got %d requests, want 1", len(headers))
 	}
-	h := c.headers[0]
+	h := headers[0]
 	if h.Get("Content-Type") != "application/json" || h.Get("Authorization") != "Bearer collector-token" {
 		t.Errorf("headers: Content-Type %q, Authorization %q", h.Get("Content-Type"), h.Get("Authorization"))
 	}
@@ -316,7 +321,8 @@ func TestBatchSize(t *testing.T) {
 	}
 	closeExporter(t, e)
 	var sizes []int
-	for _, b := range c.bodies {
+	bodies, _ := c.snapshot()
+	for _, b := range bodies {
 		_, sp := decodeSpans(t, b)
 		sizes = append(sizes, len(sp))
 	}
@@ -379,6 +385,11 @@ func TestResponseBodyIsBounded(t *testing.T) {
 	e.Record(event(1))
 	closeExporter(t, e) // fails the test if the read never ends
 	statsWant(t, e, Stats{Enabled: true, Exported: 1})
+	// An unbounded read would have drained gigabytes by the deadline; a
+	// bounded one lets through little more than the socket buffers hold.
+	if n := written.Load(); n > 64<<20 {
+		t.Errorf("collector wrote %d bytes before the exporter hung up", n)
+	}
 }
 
 // A redirect is not followed: spans go only where the operator said.

@@ -249,7 +249,7 @@ func (w *wipingBody) Close() error {
 	defer w.mu.Unlock()
 	if !w.closed {
 		w.closed = true
-		// clear(w.b)
+		clear(w.b)
 		w.b = nil
 		w.r.Reset(nil)
 	}

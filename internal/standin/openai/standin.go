@@ -8,7 +8,8 @@
 //
 // Behaviour: the reply is "echo: " + the last user message's text (or
 // "tool said: " + the result, after a tool message), streamed one word per
-// chunk; with tools and a user turn last, it calls the first tool. Magic
+// chunk; with tools, a user turn last and tool_choice other than "none", it
+// calls the first tool with {"query": <the user's text>}. Magic
 // model names trigger failures: fail-400, fail-401, fail-404, fail-429,
 // fail-500, fail-503, hang, midstream-error, cut.
 package openai
