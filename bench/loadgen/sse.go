@@ -52,6 +52,9 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 		if long != nil {
 			line = append(long, frag...)
 		}
+		if len(line) > maxLine {
+			return nil, errLongLine
+		}
 		return bytes.TrimRight(line, "\r\n"), err
 	}
 }

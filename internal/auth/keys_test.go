@@ -26,7 +26,7 @@ func TestCreateCheckRevoke(t *testing.T) {
 	if !s.Check([]byte(key)) {
 		t.Fatal("created key rejected")
 	}
-	if s.Check([]byte(key + "x")) || s.Check([]byte(key[:len(key)-1])) {
+	if s.Check([]byte(key+"x")) || s.Check([]byte(key[:len(key)-1])) {
 		t.Fatal("altered key accepted")
 	}
 	raw, err := os.ReadFile(s.Path())

@@ -71,7 +71,7 @@ const (
 	minCase       = 2   // upper-case and lower-case letters, each
 	minOther      = 1   // digits or + / _ -
 	maxAscending  = 5   // "abcdefgh…" alphabets and tables climb
-	minChanges    = 11  // changes of class between neighbours; random ≈ 20
+	minChanges    = 12  // changes of class between neighbours; random ≈ 20
 	familiarCount = 3   // an n-gram seen this often is the binary's vocabulary
 	// foreignP is the chance that a random window has more familiar n-grams
 	// than the scan tolerates: the tolerance is the binomial quantile for
