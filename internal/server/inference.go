@@ -144,7 +144,8 @@ func (s *Server) collectReply(w http.ResponseWriter, f front, o *outcome, r *con
 		if o.firstByte.IsZero() {
 			o.firstByte = time.Now()
 		}
-		c.Add(d)
+		c.Add(d) // copies the bytes
+		d.Text.Wipe()
 	}
 	msg := c.Message()
 	defer msg.Wipe()

@@ -5,21 +5,26 @@ import (
 	"math"
 )
 
-// Hex rule: a run of one-case hex digits.
+// Hex rule: windows over a run of one-case hex digits. Go binaries hold long
+// digit runs that are not keys: decimal tables (strconv's powers of five)
+// glued to the "e" or "d" of the next word, register tables, compiler
+// hashes. A window of random hex has letters and digits spread through it.
 const (
-	minHex        = 40   // 20 random bytes and up
-	minHexEntropy = 3.0  // random 40-digit runs stay above 3.2
-	minHexLetters = 0.15 // random hex is 6/16 letters; decimal numbers packed
-	maxHexLetters = 0.70 // next to an "e" or "a" are not
-	minHexKinds   = 4    // distinct letters; tables like "F10F11F12…" use one
+	hexWindow     = 40  // 20 random bytes and up
+	minHexLetters = 6   // of 40; random hex averages 15
+	maxHexLetters = 28  // of 40
+	minHexKinds   = 4   // distinct letters; random hex uses 5 or 6
+	minHexDigits  = 5   // distinct digits
+	maxHexAsc     = 6   // "0123456789abcdef" tables climb
+	minHexEntropy = 3.1 // bits per digit; random windows stay above 3.2
 )
 
 // shapeHash is how the compiler names a generic shape whose type is too
 // long: "go.shape." and the hex of a 32-byte hash of the type.
 var shapeHash = []byte("go.shape.")
 
-// scanHex reports runs of at least minHex lower-case or upper-case hex digits
-// that look like random bytes.
+// scanHex reports the random-looking stretches of every run of lower-case
+// or upper-case hex digits.
 func scanHex(b []byte, emit func(start, end int, rule string)) {
 	for _, c := range [...]uint8{cHexLower, cHexUpper} {
 		for i := 0; i < len(b); {
@@ -28,37 +33,60 @@ func scanHex(b []byte, emit func(start, end int, rule string)) {
 				continue
 			}
 			j := runEnd(b, i, c)
-			if j-i >= minHex && randomHex(b, i, j) {
-				emit(i, j, "hex-entropy")
+			if j-i >= hexWindow && !isShapeHash(b, i, j) {
+				hexRun(b, i, j, emit)
 			}
 			i = j
 		}
 	}
 }
 
-func randomHex(b []byte, i, j int) bool {
-	n := j - i
-	if n == 64 && i >= len(shapeHash) && bytes.Equal(b[i-len(shapeHash):i], shapeHash) {
-		return false
+func isShapeHash(b []byte, i, j int) bool {
+	return j-i == 64 && i >= len(shapeHash) && bytes.Equal(b[i-len(shapeHash):i], shapeHash)
+}
+
+// hexRun reports each maximal stretch of overlapping random-looking windows
+// in b[i:j]. Hex runs of this length are rare, so each window is counted
+// afresh.
+func hexRun(b []byte, i, j int, emit func(start, end int, rule string)) {
+	spanStart, spanEnd := -1, -1
+	for p := i; p+hexWindow <= j; p++ {
+		if randomHexWindow(b[p : p+hexWindow]) {
+			if spanStart < 0 {
+				spanStart = p
+			}
+			spanEnd = p + hexWindow
+		} else if spanStart >= 0 && p >= spanEnd {
+			emit(spanStart, spanEnd, "hex-entropy")
+			spanStart = -1
+		}
 	}
-	letters, asc := 0, 0
-	var kinds [256]bool
-	nkinds := 0
-	for k := i; k < j; k++ {
-		if class[b[k]]&cDigit == 0 {
-			letters++
-			if !kinds[b[k]] {
-				kinds[b[k]] = true
-				nkinds++
+	if spanStart >= 0 {
+		emit(spanStart, spanEnd, "hex-entropy")
+	}
+}
+
+func randomHexWindow(w []byte) bool {
+	var seen [256]bool
+	letters, kinds, digits, asc := 0, 0, 0, 0
+	for k, c := range w {
+		if !seen[c] {
+			seen[c] = true
+			if class[c]&cDigit != 0 {
+				digits++
+			} else {
+				kinds++
 			}
 		}
-		if k+1 < j && b[k+1] == b[k]+1 {
+		if class[c]&cDigit == 0 {
+			letters++
+		}
+		if k+1 < len(w) && w[k+1] == c+1 {
 			asc++
 		}
 	}
-	f := float64(letters) / float64(n)
-	return f >= minHexLetters && f <= maxHexLetters && nkinds >= minHexKinds && asc <= n/6 &&
-		Entropy(b[i:j]) >= minHexEntropy
+	return letters >= minHexLetters && letters <= maxHexLetters && kinds >= minHexKinds &&
+		digits >= minHexDigits && asc <= maxHexAsc && Entropy(w) >= minHexEntropy
 }
 
 // Base64 rule: windows over a run of base64 or base64url characters. See the

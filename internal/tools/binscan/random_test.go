@@ -49,7 +49,7 @@ func TestBinomialQuantile(t *testing.T) {
 		t.Errorf("rho 1: q = %d, want 29", q)
 	}
 	// B(30, 0.05): P(X > 6) ≈ 5.7e-4 and P(X > 7) ≈ 8.5e-5.
-	if q := binomialQuantile(30, 0.05, foreignP); q != 7 {
+	if q := binomialQuantile(30, 0.05, 1e-4); q != 7 {
 		t.Errorf("B(30, 0.05): q = %d, want 7", q)
 	}
 }

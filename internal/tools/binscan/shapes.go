@@ -1,6 +1,9 @@
 package binscan
 
-import "bytes"
+import (
+	"bytes"
+	"math"
+)
 
 // A shape is a known key format: a literal prefix and a function that
 // decides whether the bytes after it complete a key. end returns the end
@@ -35,14 +38,15 @@ var shapes = []shape{
 }
 
 // tokenTail accepts a run of [A-Za-z0-9_-] of at least min bytes after the
-// prefix. With mixed set, the run must hold an upper-case letter, a
-// lower-case letter and a digit, as random tokens do and identifiers that
-// happen to follow the prefix ("sk-" in "task-runner-...") do not.
+// prefix that does not climb through the alphabet. With mixed set, the run
+// must hold an upper-case letter, a lower-case letter and a digit, as random
+// tokens do and identifiers that happen to follow the prefix ("sk-" in
+// "task-runner-...") do not.
 func tokenTail(plen, min int, mixed bool) func([]byte, int) int {
 	return func(b []byte, i int) int {
 		start := i + plen
 		end := runEnd(b, start, cKey)
-		if end-start < min {
+		if end-start < min || ascending(b[start:end]) > (end-start)/4 || !looksRandom(b[start:end]) {
 			return -1
 		}
 		if mixed {
@@ -64,9 +68,10 @@ func tokenTail(plen, min int, mixed bool) func([]byte, int) int {
 // glued to whatever literal comes next.
 const minTailEntropy = 4.2
 
-// fixedTail accepts exactly n bytes of class c after the prefix, with at least
-// minEntropy bits of entropy. What follows does not matter: the next string
-// literal may start right there.
+// fixedTail accepts exactly n bytes of class c after the prefix that do not
+// climb through the alphabet and have at least minEntropy bits of entropy.
+// What follows does not matter: the next string literal may start right
+// there.
 func fixedTail(plen, n int, c uint8, minEntropy float64) func([]byte, int) int {
 	return func(b []byte, i int) int {
 		start := i + plen
@@ -78,7 +83,7 @@ func fixedTail(plen, n int, c uint8, minEntropy float64) func([]byte, int) int {
 				return -1
 			}
 		}
-		if minEntropy > 0 && Entropy(b[start:start+n]) < minEntropy {
+		if ascending(b[start:start+n]) > n/4 || minEntropy > 0 && Entropy(b[start:start+n]) < minEntropy {
 			return -1
 		}
 		return start + n
@@ -176,4 +181,24 @@ func scanShapes(b []byte, emit func(start, end int, rule string)) {
 			}
 		}
 	}
+}
+
+// looksRandom reports whether s has close to the entropy of as many random
+// characters: random tails score near log2(len) up to about 5.5 bits, while
+// a bare prefix glued to the next literal ("sk-ant-api03-" then
+// "Authorization") repeats letters.
+func looksRandom(s []byte) bool {
+	return Entropy(s) >= 0.85*min(math.Log2(float64(len(s))), 5.5)
+}
+
+// ascending counts the neighbours where the second byte follows the first in
+// the alphabet, as in "ABCDEF" or "0123".
+func ascending(s []byte) int {
+	n := 0
+	for k := 0; k+1 < len(s); k++ {
+		if s[k+1] == s[k]+1 {
+			n++
+		}
+	}
+	return n
 }
