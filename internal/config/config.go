@@ -74,7 +74,8 @@ type Config struct {
 // Audit configures the audit trail. The hash-chained file is always kept;
 // OpenTelemetry export happens only when an endpoint is named.
 type Audit struct {
-	// File is the audit chain (default: audit.jsonl in the state dir).
+	// File is the audit chain; a relative path is under the state dir
+	// (default: audit.jsonl there).
 	File string `toml:"file"`
 	// OTLPEndpoint is an OTLP/HTTP traces URL ("http://127.0.0.1:4318/v1/traces").
 	// Empty (the default): nothing is exported.
@@ -182,7 +183,10 @@ func (c *Config) Defaults() {
 		c.StateDir = DefaultStateDir()
 	}
 	if c.Audit.File == "" {
-		c.Audit.File = filepath.Join(c.StateDir, "audit.jsonl")
+		c.Audit.File = "audit.jsonl"
+	}
+	if !filepath.IsAbs(c.Audit.File) {
+		c.Audit.File = filepath.Join(c.StateDir, c.Audit.File)
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 32 << 20

@@ -204,6 +204,20 @@ func TestCleanProgramHasNoFindings(t *testing.T) {
 	if r.Size < 1<<20 {
 		t.Errorf("scanned %d bytes; the program did not build as expected", r.Size)
 	}
+
+	// The build ID Known allows is the one the go command reads.
+	cmd := exec.Command(goTool(t), "tool", "buildid", bin)
+	want, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go tool buildid: %v", err)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := goBuildID(data); string(got) != strings.TrimSpace(string(want)) {
+		t.Errorf("goBuildID = %q, want %q", got, want)
+	}
 }
 
 // TestBigProgramIsClean builds a program of the relay's size and makes (see
@@ -230,4 +244,40 @@ func TestBigProgramIsClean(t *testing.T) {
 	if r.Size < 10<<20 {
 		t.Errorf("binary is only %d bytes; the SDKs were not linked in", r.Size)
 	}
+
+	// Without the built-in allowances the module checksums are reported,
+	// and nothing but what Known lists: the allowances are exact, not
+	// broad.
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := Known(data)
+	raw := Scan(data, Options{})
+	if len(raw) == 0 {
+		t.Error("no findings without allowances; the module checksums should be seen")
+	}
+	for _, f := range raw {
+		if !insideKnown(data, known, int(f.Offset), int(f.Offset)+f.Length) {
+			t.Errorf("finding without allowances is not a known string: %v", f)
+		}
+	}
+}
+
+// insideKnown reports whether data[start:end] lies within one occurrence of
+// a known string.
+func insideKnown(data []byte, known [][]byte, start, end int) bool {
+	for _, k := range known {
+		for off := max(0, end-len(k)); off <= start && off < len(data); {
+			i := bytes.Index(data[off:min(len(data), start+len(k))], k)
+			if i < 0 {
+				break
+			}
+			if off+i <= start && end <= off+i+len(k) {
+				return true
+			}
+			off += i + 1
+		}
+	}
+	return false
 }

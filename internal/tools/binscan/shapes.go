@@ -17,8 +17,8 @@ type shape struct {
 // shapes is ordered from most to least specific: the first shape to claim a
 // range wins, so "sk-ant-" is reported as an Anthropic key, not an OpenAI one.
 var shapes = []shape{
-	{"anthropic-key", "sk-ant-", tokenTail(len("sk-ant-"), 20, true)},
-	{"openai-key", "sk-", tokenTail(len("sk-"), 20, true)},
+	{"anthropic-key", "sk-ant-", tokenTail(len("sk-ant-"), 32, true)},
+	{"openai-key", "sk-", openaiEnd},
 	{"aws-access-key-id", "AKIA", fixedTail(4, 16, cUpper|cDigit, 0)},
 	{"aws-access-key-id", "ASIA", fixedTail(4, 16, cUpper|cDigit, 0)},
 	{"github-token", "ghp_", fixedTail(4, 36, cUpper|cLower|cDigit, minTailEntropy)},
@@ -67,6 +67,16 @@ func tokenTail(plen, min int, mixed bool) func([]byte, int) int {
 // prefix does not: a Go binary that checks for "ghp_" holds the prefix
 // glued to whatever literal comes next.
 const minTailEntropy = 4.2
+
+// openaiEnd accepts an OpenAI key: "sk-" and at least 20 random-looking
+// characters. A string that starts "sk-ant-" is Anthropic's shape, and one
+// too short for it is a prefix glued to the next literal, not an OpenAI key.
+func openaiEnd(b []byte, i int) int {
+	if bytes.HasPrefix(b[i:], []byte("sk-ant-")) {
+		return -1
+	}
+	return tokenTail(len("sk-"), 20, true)(b, i)
+}
 
 // fixedTail accepts exactly n bytes of class c after the prefix that do not
 // climb through the alphabet and have at least minEntropy bits of entropy.
@@ -183,12 +193,12 @@ func scanShapes(b []byte, emit func(start, end int, rule string)) {
 	}
 }
 
-// looksRandom reports whether s has close to the entropy of as many random
-// characters: random tails score near log2(len) up to about 5.5 bits, while
-// a bare prefix glued to the next literal ("sk-ant-api03-" then
-// "Authorization") repeats letters.
+// looksRandom reports whether s has about the entropy of as many random
+// base64 characters: one in ten thousand random strings of 20 to 120
+// characters falls below log2(len)-1.2 (capped at 4.5 bits), while
+// repetitive text does.
 func looksRandom(s []byte) bool {
-	return Entropy(s) >= 0.85*min(math.Log2(float64(len(s))), 5.5)
+	return Entropy(s) >= min(math.Log2(float64(len(s)))-1.2, 4.5)
 }
 
 // ascending counts the neighbours where the second byte follows the first in
