@@ -29,12 +29,12 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, rest[1:], stderr); err != nil {
 		return err
 	}
-	if fs.NArg() != 0 {
-		return usageErr("audit %s: unexpected argument", rest[0])
-	}
 	cfg, _, err := cf.load()
 	if err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return usageErr("audit %s: unexpected argument", rest[0])
 	}
 	path := cfg.Audit.File
 	if *file != "" {

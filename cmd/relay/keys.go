@@ -23,17 +23,18 @@ func cmdKeys(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	cfg, _, err := cf.load()
-	if err != nil {
-		return err
-	}
 	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()
 		return usageErr("keys: a subcommand is required")
 	}
-	// Flags may also follow the subcommand: relay keys create --name x.
+	// Flags may also follow the subcommand (relay keys create --name x);
+	// the config is loaded only once all of them are known.
 	if err := parse(fs, rest[1:], stderr); err != nil {
+		return err
+	}
+	cfg, _, err := cf.load()
+	if err != nil {
 		return err
 	}
 	store, err := auth.Open(cfg.StateDir)

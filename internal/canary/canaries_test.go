@@ -76,43 +76,55 @@ type needle struct {
 	canary int // index into the canaries scanned
 }
 
-// forms returns every encoding of v the scan looks for, by name. A leak
-// need not be verbatim: a log handler JSON-escapes, a debug dump may
-// hex- or base64-encode, a logged URL is percent-encoded.
-func forms(v string) map[string]string {
-	f := map[string]string{
-		"as-is":          v,
-		"hex":            hex.EncodeToString([]byte(v)),
-		"HEX":            strings.ToUpper(hex.EncodeToString([]byte(v))),
-		"url-query":      url.QueryEscape(v),
-		"url-path":       url.PathEscape(v),
-		"go-quoted-ascii": unquote(strconv.QuoteToASCII(v)),
-	}
-	if b, err := json.Marshal(v); err == nil { // escapes <, > and & as \u003c…
-		f["json"] = unquote(string(b))
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(v) == nil {
-		f["json-noescape"] = unquote(strings.TrimSuffix(b.String(), "\n"))
+// form is a canary in one encoding.
+type form struct {
+	name, value string
+}
+
+// forms returns every encoding of v the scan looks for, the verbatim one
+// first. A leak need not be verbatim: a log handler JSON-escapes, a debug
+// dump may hex- or base64-encode, a logged URL is percent-encoded.
+func forms(v string) []form {
+	f := []form{
+		{"as-is", v},
+		{"json", jsonEscape(v, true)}, // <, > and & as \u003c…
+		{"json-noescape", jsonEscape(v, false)},
+		{"go-quoted-ascii", unquote(strconv.QuoteToASCII(v))},
+		{"url-query", url.QueryEscape(v)},
+		{"url-path", url.PathEscape(v)},
+		{"hex", hex.EncodeToString([]byte(v))},
+		{"HEX", strings.ToUpper(hex.EncodeToString([]byte(v)))},
 	}
 	// base64 depends on where the canary starts relative to 3-byte groups:
 	// search for the characters that encode only canary bits, at each of
 	// the three alignments, in both alphabets.
-	for k := 0; k < 3; k++ {
-		for name, enc := range map[string]*base64.Encoding{"base64": base64.StdEncoding, "base64url": base64.URLEncoding} {
-			f[fmt.Sprintf("%s@%d", name, k)] = base64Core(enc, []byte(v), k)
+	for _, e := range []struct {
+		name string
+		enc  *base64.Encoding
+	}{{"base64", base64.StdEncoding}, {"base64url", base64.URLEncoding}} {
+		for k := 0; k < 3; k++ {
+			f = append(f, form{fmt.Sprintf("%s@%d", e.name, k), base64Core(e.enc, []byte(v), k)})
 		}
 	}
 	return f
+}
+
+// jsonEscape is v as it appears inside a JSON string.
+func jsonEscape(v string, html bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(html)
+	if err := enc.Encode(v); err != nil {
+		panic(err) // a string always encodes
+	}
+	return unquote(strings.TrimSuffix(b.String(), "\n"))
 }
 
 // base64Core returns the base64 characters of v that do not depend on the
 // bytes around it, when v starts k bytes (mod 3) into the encoded data.
 func base64Core(enc *base64.Encoding, v []byte, k int) string {
 	s := enc.EncodeToString(append(make([]byte, k), v...))
-	first := (8*k + 5) / 6      // first character made of canary bits only
+	first := (8*k + 5) / 6       // first character made of canary bits only
 	last := (8*k + 8*len(v)) / 6 // one past the last such character
 	return s[first:last]
 }
@@ -127,10 +139,10 @@ func needlesFor(cs []canary) []needle {
 	for i, c := range cs {
 		seen := map[string]bool{}
 		add := func(prefix, v string) {
-			for name, f := range forms(v) {
-				if !seen[f] {
-					seen[f] = true
-					out = append(out, needle{form: prefix + name, bytes: []byte(f), canary: i})
+			for _, f := range forms(v) {
+				if !seen[f.value] {
+					seen[f.value] = true
+					out = append(out, needle{form: prefix + f.name, bytes: []byte(f.value), canary: i})
 				}
 			}
 		}
@@ -177,9 +189,10 @@ func (h hit) String() string {
 // is longer.
 const keyLen = 8
 
-// scan finds every needle of every canary in every source. Needles are
-// indexed by their first keyLen bytes, so each source is read once however
-// many canaries there are.
+// scan finds every canary in every source, reporting each place once (by
+// the first of its needles that matches there: the whole value before its
+// head, verbatim before encoded). Needles are indexed by their first keyLen
+// bytes, so each source is read once however many canaries there are.
 func scan(sources []source, cs []canary) []hit {
 	byKey := map[string][]needle{}
 	for _, n := range needlesFor(cs) {
@@ -190,7 +203,9 @@ func scan(sources []source, cs []canary) []hit {
 		byKey[k] = append(byKey[k], n)
 	}
 	var hits []hit
-	for _, s := range sources {
+	type place struct{ source, offset, canary int }
+	found := map[place]bool{}
+	for si, s := range sources {
 		d := s.Data
 		for i := 0; i+keyLen <= len(d); i++ {
 			ns, ok := byKey[string(d[i:i+keyLen])]
@@ -198,7 +213,8 @@ func scan(sources []source, cs []canary) []hit {
 				continue
 			}
 			for _, n := range ns {
-				if bytes.HasPrefix(d[i:], n.bytes) {
+				if p := (place{si, i, n.canary}); !found[p] && bytes.HasPrefix(d[i:], n.bytes) {
+					found[p] = true
 					lo, hi := max(0, i-80), min(len(d), i+len(n.bytes)+80)
 					hits = append(hits, hit{Source: s.Name, Offset: i, Form: n.form, Canary: cs[n.canary], Around: string(d[lo:hi])})
 				}
@@ -245,22 +261,27 @@ func TestScanFindsEveryForm(t *testing.T) {
 	txt := reg.Text("self-test", "text")
 	cs := reg.All()
 	for _, v := range []string{tok, txt} {
-		for name, f := range forms(v) {
+		for _, f := range forms(v) {
 			for pad := 0; pad < 3; pad++ {
-				data := []byte(strings.Repeat("x", pad) + `{"msg":"` + f + `"}`)
-				if strings.HasPrefix(name, "base64") {
+				data := []byte(strings.Repeat("x", pad) + `{"msg":"` + f.value + `"}`)
+				if strings.HasPrefix(f.name, "base64") {
 					// A real base64 leak: the canary encoded inside other bytes.
 					enc := base64.StdEncoding
-					if strings.HasPrefix(name, "base64url") {
+					if strings.HasPrefix(f.name, "base64url") {
 						enc = base64.URLEncoding
 					}
 					data = []byte(enc.EncodeToString([]byte(strings.Repeat("y", pad) + v + "tail")))
 				}
 				hits := scan([]source{{Name: "planted", Data: data}}, cs)
 				if len(hits) == 0 {
-					t.Errorf("form %s of %q (pad %d) not found in %q", name, v, pad, data)
+					t.Errorf("form %s of %q (pad %d) not found in %q", f.name, v, pad, data)
 				}
 			}
+		}
+		// A verbatim copy is reported once, as such, though its head and
+		// several encodings match there too.
+		if hits := scan([]source{{Name: "once", Data: []byte("a " + v + " b")}}, cs); len(hits) != 1 || hits[0].Form != "as-is" || hits[0].Offset != 2 || hits[0].Canary.Value != v {
+			t.Errorf("verbatim %q: hits %v, want one as-is hit at byte 2", v, hits)
 		}
 		// A copy cut short after the token head is still found.
 		head := tokenHead(v)

@@ -3,6 +3,7 @@ package canary
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -116,7 +117,9 @@ models = ["claude-standin"]
 	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "xdg"), upstreamKeyEnv + "=" + upstreamKey}
 
 	var keyOut, keyErr bytes.Buffer
-	kc := exec.Command(relayBin, "keys", "create", "--config", cfgPath, "--state-dir", state, "--name", "canary-suite")
+	// The flags go before the subcommand: after it, `relay keys` reads
+	// only --name (the config is loaded before they are parsed).
+	kc := exec.Command(relayBin, "keys", "--config", cfgPath, "--state-dir", state, "--name", "canary-suite", "create")
 	kc.Env, kc.Stdout, kc.Stderr = env, &keyOut, &keyErr
 	if err := kc.Run(); err != nil {
 		t.Fatalf("relay keys create: %v\n%s", err, keyErr.Bytes())
@@ -244,22 +247,32 @@ func (h *relayProc) fetchReports(t *testing.T) {
 }
 
 // terminate sends SIGTERM and waits for the relay to exit, at most 15 s.
-// It returns how long the exit took.
-func (h *relayProc) terminate(t *testing.T) time.Duration {
-	t.Helper()
+// It returns how long the exit took, and an error if the relay did not
+// exit cleanly in time. It may run on any goroutine.
+func (h *relayProc) terminate() (time.Duration, error) {
 	start := time.Now()
 	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
+		return 0, fmt.Errorf("SIGTERM: %w", err)
 	}
 	select {
 	case <-h.exited:
 	case <-time.After(15 * time.Second):
-		t.Fatalf("the relay did not exit within 15 s of SIGTERM:\n%s", h.stderr.Bytes())
+		return time.Since(start), errors.New("the relay did not exit within 15 s of SIGTERM")
 	}
 	if h.exitErr != nil {
-		t.Errorf("the relay did not exit cleanly after SIGTERM: %v", h.exitErr)
+		return time.Since(start), fmt.Errorf("the relay did not exit cleanly after SIGTERM: %w", h.exitErr)
 	}
-	return time.Since(start)
+	return time.Since(start), nil
+}
+
+// running reports whether the relay has not exited yet.
+func (h *relayProc) running() bool {
+	select {
+	case <-h.exited:
+		return false
+	default:
+		return true
+	}
 }
 
 // outputs is every byte the relay produced: its streams, the output of
