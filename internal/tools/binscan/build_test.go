@@ -247,37 +247,33 @@ func TestBigProgramIsClean(t *testing.T) {
 
 	// Without the built-in allowances the module checksums are reported,
 	// and nothing but what Known lists: the allowances are exact, not
-	// broad.
+	// broad. A run may swallow a few neighbouring bytes of the next literal
+	// ("…0e5f" then "crypto/rsa"), hence the small slack.
 	data, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	known := Known(data)
+	blanked := bytes.Clone(data)
+	for _, k := range Known(data) {
+		blank(blanked, k)
+	}
 	raw := Scan(data, Options{})
 	if len(raw) == 0 {
 		t.Error("no findings without allowances; the module checksums should be seen")
 	}
 	for _, f := range raw {
-		if !insideKnown(data, known, int(f.Offset), int(f.Offset)+f.Length) {
-			t.Errorf("finding without allowances is not a known string: %v", f)
+		if n := nonZero(blanked[f.Offset : int(f.Offset)+f.Length]); n > 8 {
+			t.Errorf("finding without allowances is not made of known strings (%d other bytes): %v", n, f)
 		}
 	}
 }
 
-// insideKnown reports whether data[start:end] lies within one occurrence of
-// a known string.
-func insideKnown(data []byte, known [][]byte, start, end int) bool {
-	for _, k := range known {
-		for off := max(0, end-len(k)); off <= start && off < len(data); {
-			i := bytes.Index(data[off:min(len(data), start+len(k))], k)
-			if i < 0 {
-				break
-			}
-			if off+i <= start && end <= off+i+len(k) {
-				return true
-			}
-			off += i + 1
+func nonZero(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c != 0 {
+			n++
 		}
 	}
-	return false
+	return n
 }

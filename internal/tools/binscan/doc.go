@@ -23,10 +23,17 @@
 //     names ("go.shape." and 64 hex digits), and the NIST curve parameters
 //     that crypto/elliptic writes in hex.
 //
-// "Looks random" is decided without a word list. A base64 window must have
-// high Shannon entropy, mix upper case, lower case and digits, not climb
-// through the alphabet, change character class often, and be foreign to the
-// binary: most of its 4-grams must occur nowhere else in the binary's own
-// text. Symbol names, packed identifiers and paths reuse the vocabulary of the
-// program around them; a random key does not.
+// "Looks random" is decided without a word list, by what sets a random draw
+// apart from the text a Go binary is made of. A base64 window of 32
+// characters must have high Shannon entropy but not the impossible
+// all-different kind that tables have; mix upper case, lower case and
+// digits; change character class often; not climb through the alphabet,
+// repeat at a stride of two (packed two-byte literals) or pair letters with
+// their other case (flag tables); and be foreign to the binary: it may hold
+// no more of the binary's familiar 3-grams and 4-grams than a random draw
+// would, given how much of the n-gram space the binary's own text covers.
+// Symbol names, packed identifiers and paths reuse the vocabulary of the
+// program around them; a random key does not. Hex windows of 40 digits must
+// spread their letters and digits and not climb. About one random 32-byte
+// key in a thousand escapes the base64 rule; TestRandomKeysFound measures it.
 package binscan

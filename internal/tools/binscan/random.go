@@ -15,7 +15,7 @@ const (
 	maxHexLetters = 28  // of 40
 	minHexKinds   = 4   // distinct letters; random hex uses 5 or 6
 	minHexDigits  = 5   // distinct digits
-	maxHexAsc     = 6   // "0123456789abcdef" tables climb
+	maxHexAsc     = 12  // "0123456789abcdef" tables climb; random hex ≈ 2.4
 	minHexEntropy = 3.1 // bits per digit; random windows stay above 3.2
 )
 
@@ -99,6 +99,9 @@ const (
 	minCase       = 2   // upper-case and lower-case letters, each
 	minOther      = 1   // digits or + / _ -
 	maxAscending  = 5   // "abcdefgh…" alphabets and tables climb
+	maxDistinct   = 31  // 32 different characters in 32 is a table ("tvrRuUeE…"), not a draw
+	maxLag2       = 4   // w[k] == w[k+2]: packed 2-byte literals ("A4A3V1V6V2…")
+	maxCaseSwap   = 3   // w[k+1] is w[k] in the other case: flag tables ("rRuUeE…")
 	minChanges    = 12  // changes of class between neighbours; random ≈ 20
 	familiarCount = 3   // an n-gram seen this often is the binary's vocabulary
 	// foreignP is the chance that a random window has more familiar n-grams
@@ -117,7 +120,22 @@ const (
 // hold.
 type vocabulary struct {
 	g3, g4     []uint8
+	share4     float64 // the chance that a random 4-gram is familiar
 	max3, max4 int
+}
+
+// familiar4 reports whether the 4 base64 characters in g are a familiar
+// 4-gram.
+func (v *vocabulary) familiar4(g []byte) bool {
+	x := 0
+	for _, c := range g[:4] {
+		s := sym[c]
+		if s < 0 {
+			return false
+		}
+		x = x*nsym + int(s)
+	}
+	return v.g4[x] >= familiarCount
 }
 
 func newVocabulary(b []byte) *vocabulary {
@@ -139,7 +157,8 @@ func newVocabulary(b []byte) *vocabulary {
 		}
 	}
 	v.max3 = binomialQuantile(window-2, familiarShare(v.g3), foreignP)
-	v.max4 = binomialQuantile(window-3, familiarShare(v.g4), foreignP)
+	v.share4 = familiarShare(v.g4)
+	v.max4 = binomialQuantile(window-3, v.share4, foreignP)
 	return v
 }
 
@@ -186,13 +205,16 @@ func init() {
 
 // b64Scanner holds the vocabulary and reusable prefix-sum buffers.
 type b64Scanner struct {
-	voc                                   *vocabulary
-	upper, lower, other, chg, asc, f3, f4 []int
+	voc                                               *vocabulary
+	upper, lower, other, chg, asc, swap, lag2, f3, f4 []int
 }
 
-// scanB64 reports the random-looking stretches of every base64 run in b.
-func scanB64(b []byte, emit func(start, end int, rule string)) {
-	s := &b64Scanner{voc: newVocabulary(b)}
+// scanB64 returns the random-looking stretches of every base64 run in b, in
+// order.
+func scanB64(b []byte, voc *vocabulary) [][2]int {
+	var spans [][2]int
+	emit := func(start, end int, _ string) { spans = append(spans, [2]int{start, end}) }
+	s := &b64Scanner{voc: voc}
 	for i := 0; i < len(b); {
 		if class[b[i]]&cB64 == 0 {
 			i++
@@ -204,6 +226,7 @@ func scanB64(b []byte, emit func(start, end int, rule string)) {
 		}
 		i = j
 	}
+	return spans
 }
 
 // run slides the window over b[i:j] and reports each maximal stretch of
@@ -220,32 +243,40 @@ func (s *b64Scanner) run(b []byte, i, j int, emit func(start, end int, rule stri
 	}
 	// Prefix sums, so that each window reads each count as one difference.
 	// upper[x], lower[x], other[x]: characters before x. chg[x], asc[x]:
-	// neighbour pairs (k, k+1) with k < x. f3[x], f4[x]: familiar grams
-	// ending before x, so window [p, q) holds f3[q]-f3[p+2] and f4[q]-f4[p+3].
+	// neighbour pairs (k, k+1) with k < x, and so does swap[x]; lag2[x]
+	// counts the pairs (k, k+2).
+	// f3[x], f4[x]: familiar grams ending before x, so window [p, q) holds
+	// f3[q]-f3[p+2] and f4[q]-f4[p+3].
 	upper, lower, other := grow(&s.upper), grow(&s.lower), grow(&s.other)
-	chg, asc, f3, f4 := grow(&s.chg), grow(&s.asc), grow(&s.f3), grow(&s.f4)
+	chg, asc, swap, lag2 := grow(&s.chg), grow(&s.asc), grow(&s.swap), grow(&s.lag2)
+	f3, f4 := grow(&s.f3), grow(&s.f4)
 	g := 0
 	for k := 0; k < n; k++ {
 		c := class[r[k]]
 		upper[k+1] = upper[k] + b2i(c&cUpper != 0)
 		lower[k+1] = lower[k] + b2i(c&cLower != 0)
 		other[k+1] = other[k] + b2i(c&(cUpper|cLower) == 0)
-		chg[k+1], asc[k+1] = chg[k], asc[k]
+		chg[k+1], asc[k+1], swap[k+1], lag2[k+1] = chg[k], asc[k], swap[k], lag2[k]
 		if k+1 < n {
 			chg[k+1] += b2i(kind(r[k]) != kind(r[k+1]))
 			asc[k+1] += b2i(r[k+1] == r[k]+1)
+			swap[k+1] += b2i(r[k+1] == r[k]^0x20 && c&(cUpper|cLower) != 0)
+		}
+		if k+2 < n {
+			lag2[k+1] += b2i(r[k+2] == r[k])
 		}
 		g = (g%gram3Size)*nsym + int(sym[r[k]])
 		f3[k+1] = f3[k] + b2i(k >= 2 && s.voc.g3[g%gram3Size] >= familiarCount)
 		f4[k+1] = f4[k] + b2i(k >= 3 && s.voc.g4[g] >= familiarCount)
 	}
 	var freq [nsym]int
-	sum := 0.0
+	sum, distinct := 0.0, 0
 	for _, c := range r[:window] {
 		freq[sym[c]]++
 	}
 	for _, c := range freq {
 		sum += xlog2x[c]
+		distinct += b2i(c > 0)
 	}
 	spanStart, spanEnd := -1, -1
 	flush := func() {
@@ -267,7 +298,8 @@ func (s *b64Scanner) run(b []byte, i, j int, emit func(start, end int, rule stri
 		h := math.Log2(window) - sum/window
 		if h >= minB64Entropy &&
 			upper[q]-upper[p] >= minCase && lower[q]-lower[p] >= minCase && other[q]-other[p] >= minOther &&
-			asc[q-1]-asc[p] <= maxAscending &&
+			asc[q-1]-asc[p] <= maxAscending && distinct <= maxDistinct &&
+			lag2[q-2]-lag2[p] <= maxLag2 && swap[q-1]-swap[p] <= maxCaseSwap &&
 			chg[q-1]-chg[p] >= minChanges &&
 			f3[q]-f3[p+2] <= s.voc.max3 && f4[q]-f4[p+3] <= s.voc.max4 {
 			if spanStart < 0 {
@@ -284,9 +316,11 @@ func (s *b64Scanner) run(b []byte, i, j int, emit func(start, end int, rule stri
 		// two updates cancel out.
 		out, in := sym[r[p]], sym[r[q]]
 		sum -= xlog2x[freq[out]] + xlog2x[freq[in]]
+		distinct -= b2i(freq[out] > 0) + b2i(freq[in] > 0)
 		freq[out]--
 		freq[in]++
 		sum += xlog2x[freq[out]] + xlog2x[freq[in]]
+		distinct += b2i(freq[out] > 0) + b2i(freq[in] > 0)
 	}
 	flush()
 }

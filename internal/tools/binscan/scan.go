@@ -70,11 +70,16 @@ func Scan(data []byte, opt Options) []Finding {
 			SHA256:  hex.EncodeToString(sum[:]),
 		})
 	}
-	// Specific shapes first, so that they claim their bytes before the
-	// entropy rules see them.
-	scanShapes(b, emit)
+	// Specific shapes claim their bytes first, then hex, then base64. The
+	// base64 stretches are found first all the same: the shapes with a
+	// variable body ask whether it holds one.
+	voc := newVocabulary(b)
+	random := scanB64(b, voc)
+	scanShapes(&shapeScan{b: b, random: random, voc: voc}, emit)
 	scanHex(b, emit)
-	scanB64(b, emit)
+	for _, r := range random {
+		emit(r[0], r[1], "base64-entropy")
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
 	return out
 }

@@ -2,7 +2,7 @@ package binscan
 
 import (
 	"bytes"
-	"math"
+	"sort"
 )
 
 // A shape is a known key format: a literal prefix and a function that
@@ -11,13 +11,46 @@ import (
 type shape struct {
 	rule   string
 	prefix string
-	end    func(b []byte, i int) int
+	end    func(c *shapeScan, i int) int
+}
+
+// shapeScan is what the shape rules consult besides the bytes: the
+// stretches the base64 rule found random, and the binary's vocabulary.
+// A prefix is only half a key. Go packs string literals back to back, so a
+// binary that merely checks for "sk-ant-" holds that prefix glued to
+// whatever literal comes next; the body must look random too.
+type shapeScan struct {
+	b      []byte
+	random [][2]int // sorted, from scanB64
+	voc    *vocabulary
+}
+
+// randomWithin reports whether a random-looking base64 stretch overlaps
+// b[start:end].
+func (c *shapeScan) randomWithin(start, end int) bool {
+	k := sort.Search(len(c.random), func(k int) bool { return c.random[k][1] > start })
+	return k < len(c.random) && c.random[k][0] < end
+}
+
+// foreign reports whether s holds no more of the binary's familiar 4-grams
+// than a random string of its length would.
+func (c *shapeScan) foreign(s []byte) bool {
+	if len(s) < 4 {
+		return true
+	}
+	n := 0
+	for k := 0; k+4 <= len(s); k++ {
+		if c.voc.familiar4(s[k : k+4]) {
+			n++
+		}
+	}
+	return n <= binomialQuantile(len(s)-3, c.voc.share4, foreignP)
 }
 
 // shapes is ordered from most to least specific: the first shape to claim a
 // range wins, so "sk-ant-" is reported as an Anthropic key, not an OpenAI one.
 var shapes = []shape{
-	{"anthropic-key", "sk-ant-", tokenTail(len("sk-ant-"), 32, true)},
+	{"anthropic-key", "sk-ant-", anthropicEnd},
 	{"openai-key", "sk-", openaiEnd},
 	{"aws-access-key-id", "AKIA", fixedTail(4, 16, cUpper|cDigit, 0)},
 	{"aws-access-key-id", "ASIA", fixedTail(4, 16, cUpper|cDigit, 0)},
@@ -26,7 +59,7 @@ var shapes = []shape{
 	{"github-token", "ghu_", fixedTail(4, 36, cUpper|cLower|cDigit, minTailEntropy)},
 	{"github-token", "ghs_", fixedTail(4, 36, cUpper|cLower|cDigit, minTailEntropy)},
 	{"github-token", "ghr_", fixedTail(4, 36, cUpper|cLower|cDigit, minTailEntropy)},
-	{"github-token", "github_pat_", tokenTail(len("github_pat_"), 22, true)},
+	{"github-token", "github_pat_", randomTail(len("github_pat_"), 22)},
 	{"slack-token", "xoxb-", slackTail},
 	{"slack-token", "xoxp-", slackTail},
 	{"slack-token", "xoxa-", slackTail},
@@ -37,63 +70,65 @@ var shapes = []shape{
 	{"jwt", "eyJ", jwtEnd},
 }
 
-// tokenTail accepts a run of [A-Za-z0-9_-] of at least min bytes after the
-// prefix that does not climb through the alphabet. With mixed set, the run
-// must hold an upper-case letter, a lower-case letter and a digit, as random
-// tokens do and identifiers that happen to follow the prefix ("sk-" in
-// "task-runner-...") do not.
-func tokenTail(plen, min int, mixed bool) func([]byte, int) int {
-	return func(b []byte, i int) int {
+// randomTail accepts a run of at least min bytes of [A-Za-z0-9_-] after the
+// prefix in which the base64 rule found a random stretch.
+func randomTail(plen, min int) func(*shapeScan, int) int {
+	return func(c *shapeScan, i int) int {
 		start := i + plen
-		end := runEnd(b, start, cKey)
-		if end-start < min || ascending(b[start:end]) > (end-start)/4 || !looksRandom(b[start:end]) {
+		end := runEnd(c.b, start, cKey)
+		if end-start < min || !c.randomWithin(start, end) {
 			return -1
-		}
-		if mixed {
-			var seen uint8
-			for _, c := range b[start:end] {
-				seen |= class[c]
-			}
-			if seen&(cUpper|cLower|cDigit) != cUpper|cLower|cDigit {
-				return -1
-			}
 		}
 		return end
 	}
 }
 
-// minTailEntropy is what a random alphanumeric tail of 35 or 36 characters
-// always reaches (it averages 4.7 bits) and the packed text after a bare
-// prefix does not: a Go binary that checks for "ghp_" holds the prefix
-// glued to whatever literal comes next.
-const minTailEntropy = 4.2
+// anthropicEnd accepts "sk-ant-" and a random body of at least 32 bytes
+// (real keys are "sk-ant-api03-", 93 random characters and "AA").
+var anthropicEnd = randomTail(len("sk-ant-"), 32)
 
-// openaiEnd accepts an OpenAI key: "sk-" and at least 20 random-looking
-// characters. A string that starts "sk-ant-" is Anthropic's shape, and one
-// too short for it is a prefix glued to the next literal, not an OpenAI key.
-func openaiEnd(b []byte, i int) int {
-	if bytes.HasPrefix(b[i:], []byte("sk-ant-")) {
+// openaiMarker is base64 for "OpenAI", which OpenAI's key formats embed.
+var openaiMarker = []byte("T3BlbkFJ")
+
+// openaiEnd accepts "sk-" and at least 20 bytes that hold OpenAI's marker or
+// a random stretch. "sk-ant-" is Anthropic's shape, never OpenAI's.
+func openaiEnd(c *shapeScan, i int) int {
+	if bytes.HasPrefix(c.b[i:], []byte("sk-ant-")) {
 		return -1
 	}
-	return tokenTail(len("sk-"), 20, true)(b, i)
+	start := i + len("sk-")
+	end := runEnd(c.b, start, cKey)
+	if end-start < 20 {
+		return -1
+	}
+	if !bytes.Contains(c.b[start:end], openaiMarker) && !c.randomWithin(start, end) {
+		return -1
+	}
+	return end
 }
 
+// minTailEntropy is what a random alphanumeric tail of 35 or 36 characters
+// always reaches (it averages 4.7 bits) and the packed text after a bare
+// prefix does not.
+const minTailEntropy = 4.2
+
 // fixedTail accepts exactly n bytes of class c after the prefix that do not
-// climb through the alphabet and have at least minEntropy bits of entropy.
-// What follows does not matter: the next string literal may start right
-// there.
-func fixedTail(plen, n int, c uint8, minEntropy float64) func([]byte, int) int {
-	return func(b []byte, i int) int {
+// climb through the alphabet, have at least minEntropy bits of entropy and
+// are foreign to the binary. What follows does not matter: the next string
+// literal may start right there.
+func fixedTail(plen, n int, cl uint8, minEntropy float64) func(*shapeScan, int) int {
+	return func(c *shapeScan, i int) int {
 		start := i + plen
-		if start+n > len(b) {
+		if start+n > len(c.b) {
 			return -1
 		}
-		for _, x := range b[start : start+n] {
-			if class[x]&c == 0 {
+		t := c.b[start : start+n]
+		for _, x := range t {
+			if class[x]&cl == 0 {
 				return -1
 			}
 		}
-		if ascending(b[start:start+n]) > n/4 || minEntropy > 0 && Entropy(b[start:start+n]) < minEntropy {
+		if ascending(t) > n/4 || minEntropy > 0 && Entropy(t) < minEntropy || !c.foreign(t) {
 			return -1
 		}
 		return start + n
@@ -104,7 +139,8 @@ func fixedTail(plen, n int, c uint8, minEntropy float64) func([]byte, int) int {
 // dash and at least 8 more of [A-Za-z0-9-], the shape of Slack's bot, user
 // and app tokens. Requiring the ID keeps the bare prefixes (which a Go
 // binary may pack next to other text, as this package's own does) out.
-func slackTail(b []byte, i int) int {
+func slackTail(c *shapeScan, i int) int {
+	b := c.b
 	start := i + len("xoxb-")
 	id := runEnd(b, start, cDigit)
 	if id-start < 8 || id >= len(b) || b[id] != '-' {
@@ -124,7 +160,8 @@ func slackTail(b []byte, i int) int {
 // at least 40 base64 characters; a bare header is a constant the pem and tls
 // packages use to recognise keys, not a key. The finding runs to the END line
 // when there is one.
-func pemEnd(b []byte, i int) int {
+func pemEnd(c *shapeScan, i int) int {
+	b := c.b
 	j := i + len("-----BEGIN ")
 	for j < len(b) && j-i < 64 && (class[b[j]]&(cUpper|cDigit) != 0 || b[j] == ' ') {
 		j++
@@ -135,19 +172,17 @@ func pemEnd(b []byte, i int) int {
 	j += len("-----")
 	body := 0
 	k := j
-	for k < len(b) {
-		c := b[k]
-		switch {
-		case class[c]&cB64 != 0 && c != '_' && c != '-', c == '=':
+body:
+	for ; k < len(b); k++ {
+		switch x := b[k]; {
+		case class[x]&cB64 != 0 && x != '_' && x != '-', x == '=':
 			body++
-		case c == '\n' || c == '\r' || c == ' ' || c == '\t' || c == ':' || c == ',':
+		case x == '\n' || x == '\r' || x == ' ' || x == '\t' || x == ':' || x == ',':
 			// Line breaks, and the headers of legacy encrypted keys.
 		default:
-			goto done
+			break body
 		}
-		k++
 	}
-done:
 	if body < 40 {
 		return -1
 	}
@@ -161,7 +196,8 @@ done:
 
 // jwtEnd accepts header.payload.signature where header and payload are
 // base64url JSON objects (so both start "eyJ").
-func jwtEnd(b []byte, i int) int {
+func jwtEnd(c *shapeScan, i int) int {
+	b := c.b
 	j := runEnd(b, i, cKey)
 	if j-i < 10 || j >= len(b) || b[j] != '.' || !bytes.HasPrefix(b[j+1:], []byte("eyJ")) {
 		return -1
@@ -173,32 +209,24 @@ func jwtEnd(b []byte, i int) int {
 	return runEnd(b, k+1, cKey)
 }
 
-// scanShapes reports every known key shape in b.
-func scanShapes(b []byte, emit func(start, end int, rule string)) {
-	for _, s := range shapes {
-		p := []byte(s.prefix)
+// scanShapes reports every known key shape in c.b.
+func scanShapes(c *shapeScan, emit func(start, end int, rule string)) {
+	for _, sh := range shapes {
+		p := []byte(sh.prefix)
 		for off := 0; ; {
-			k := bytes.Index(b[off:], p)
+			k := bytes.Index(c.b[off:], p)
 			if k < 0 {
 				break
 			}
 			i := off + k
-			if end := s.end(b, i); end > 0 {
-				emit(i, end, s.rule)
+			if end := sh.end(c, i); end > 0 {
+				emit(i, end, sh.rule)
 				off = end
 			} else {
 				off = i + 1
 			}
 		}
 	}
-}
-
-// looksRandom reports whether s has about the entropy of as many random
-// base64 characters: one in ten thousand random strings of 20 to 120
-// characters falls below log2(len)-1.2 (capped at 4.5 bits), while
-// repetitive text does.
-func looksRandom(s []byte) bool {
-	return Entropy(s) >= min(math.Log2(float64(len(s)))-1.2, 4.5)
 }
 
 // ascending counts the neighbours where the second byte follows the first in
