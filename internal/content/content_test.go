@@ -17,8 +17,10 @@ func TestTextRedactsEverywhere(t *testing.T) {
 	d := Delta{Kind: DeltaText, Text: tx}
 	var outs []string
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		//contentvet:ok deliberate: this test proves the redaction (or the panic path) holds
 		outs = append(outs, fmt.Sprintf(verb, tx), fmt.Sprintf(verb, req), fmt.Sprintf(verb, d), fmt.Sprintf(verb, req.Messages[0]))
 	}
+	//contentvet:ok deliberate: this test proves the redaction (or the panic path) holds
 	outs = append(outs, tx.String(), tx.GoString(), fmt.Sprint(tx), fmt.Sprintln(req))
 	j, _ := json.Marshal(map[string]any{"t": tx, "ts": []Text{tx}})
 	outs = append(outs, string(j))
@@ -26,6 +28,7 @@ func TestTextRedactsEverywhere(t *testing.T) {
 	outs = append(outs, string(mt))
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	//contentvet:ok deliberate: this test proves the redaction (or the panic path) holds
 	log.Info("x", "t", tx, "req", req, "delta", d, "msg", req.Messages[0])
 	outs = append(outs, buf.String())
 	for _, o := range outs {
