@@ -30,8 +30,10 @@ import (
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/egress"
 	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/memlock"
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/server"
+	"github.com/inference-relay/relay/internal/session"
 )
 
 // Config is the relay's configuration; its zero value works (loopback,
@@ -50,18 +52,26 @@ func LoadConfig(path string) (Config, error) { return config.Load(path) }
 // Client is a running relay: in-process calls, its HTTP handler, and
 // Serve.
 type Client struct {
-	cfg   Config
-	keys  *auth.Store
-	srv   *server.Server
-	log   *slog.Logger
-	chain *chain.Log
-	otel  *otel.Exporter
+	cfg      Config
+	keys     *auth.Store
+	srv      *server.Server
+	log      *slog.Logger
+	chain    *chain.Log
+	otel     *otel.Exporter
+	sessions *session.Store
+	stop     context.CancelFunc
+	hardened *memlock.Report
 }
 
 // New validates cfg (filling defaults), opens the key store in the state
 // directory, detects local engines and builds the backends.
 func New(cfg Config) (*Client, error) {
 	cfg.Defaults()
+	var hardened *memlock.Report
+	if cfg.HardenProcess {
+		rep := memlock.Harden()
+		hardened = &rep
+	}
 	keys, err := auth.Open(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -95,23 +105,68 @@ func New(cfg Config) (*Client, error) {
 		auditLog.Close()
 		return nil, fmt.Errorf("audit.otlp_endpoint: %w", err)
 	}
+	sessions, err := session.New(session.Limits{
+		MaxSessions: cfg.Sessions.MaxSessions, MaxBytesPerSession: cfg.Sessions.MaxBytesPerSession,
+		MaxTotalBytes: cfg.Sessions.MaxTotalBytes, IdleTimeout: cfg.Sessions.IdleTimeout.Duration,
+	}, nil, nil)
+	if err != nil {
+		auditLog.Close()
+		return nil, fmt.Errorf("session store: %w", err)
+	}
 	m := metrics.New()
 	srv := server.New(server.Options{
 		Config: cfg, Keys: keys, Backends: backends, Logger: log,
 		Idents: idents, Keyer: keyer,
 		Recorders: []server.Recorder{chainRecorder{auditLog, log}, m, exporter},
 		Metrics:   m.Handler(),
+		Sessions:  sessions,
 		Controls: []server.Control{
 			server.ControlFunc{Key: "audit_chain", Fn: func() any {
 				seq, head := auditLog.Head()
 				return map[string]any{"file": cfg.Audit.File, "records": seq, "head": head, "measured_at": time.Now().UTC()}
 			}},
+			server.ControlFunc{Key: "process_hardening", Fn: func() any { return hardeningState(hardened) }},
 			server.ControlFunc{Key: "sinks", Fn: func() any {
 				return map[string]any{"audit_file": cfg.Audit.File, "metrics": "/metrics", "otel": exporter.Stats(), "measured_at": time.Now().UTC()}
 			}},
 		},
 	})
-	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog, otel: exporter}, nil
+	ctx, stop := context.WithCancel(context.Background())
+	go runReaper(ctx, srv)
+	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog, otel: exporter, sessions: sessions, stop: stop, hardened: hardened}, nil
+}
+
+// runReaper wipes idle sessions every minute until ctx ends.
+func runReaper(ctx context.Context, srv *server.Server) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			srv.ReapSessions()
+		}
+	}
+}
+
+// hardeningState reports what memlock.Harden applied, as read back from
+// the kernel; nil when the process was not hardened.
+func hardeningState(rep *memlock.Report) any {
+	if rep == nil {
+		return map[string]any{"requested": false}
+	}
+	var out []map[string]any
+	for _, p := range rep.All() {
+		out = append(out, map[string]any{"name": p.Name, "applied": p.Applied, "error": p.ErrString(), "read_back": p.ReadBack})
+	}
+	return map[string]any{"requested": true, "protections": out}
+}
+
+// Lockdown wipes every session at once. The intrusion watchdog calls it;
+// an application may too. The relay keeps serving stateless requests.
+func (c *Client) Lockdown() int {
+	return c.srv.WipeSessions(session.ReasonLockdown)
 }
 
 // chainRecorder appends events to the audit chain; a failed append is
@@ -130,6 +185,9 @@ func (c chainRecorder) Record(ev audit.Event) {
 // Close flushes and closes the audit trail. The Client must not be used
 // after.
 func (c *Client) Close() error {
+	c.stop()
+	c.srv.WipeSessions(session.ReasonShutdown)
+	c.sessions.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return errors.Join(c.otel.Close(ctx), c.chain.Close())

@@ -28,6 +28,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		return err
 	}
 	cfg.Logger = logging.New(stderr, slog.LevelInfo)
+	cfg.HardenProcess = true
 
 	keys, err := auth.Open(cfg.StateDir)
 	if err != nil {

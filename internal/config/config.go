@@ -65,10 +65,16 @@ type Config struct {
 	Routes []Route `toml:"route"`
 	// Audit configures where the metadata-only audit trail goes.
 	Audit Audit `toml:"audit"`
+	// Sessions bounds the RAM-only conversations clients may keep.
+	Sessions Sessions `toml:"sessions"`
 
 	// Logger receives the relay's metadata-only logs (library use; not
 	// read from the file). Nil discards them.
 	Logger *slog.Logger `toml:"-"`
+	// HardenProcess makes the whole process non-dumpable, turns core dumps
+	// off and locks its memory where the limit allows. `relay serve` sets
+	// it; a library user decides for their own process.
+	HardenProcess bool `toml:"-"`
 }
 
 // Audit configures the audit trail. The hash-chained file is always kept;
@@ -80,6 +86,15 @@ type Audit struct {
 	// OTLPEndpoint is an OTLP/HTTP traces URL ("http://127.0.0.1:4318/v1/traces").
 	// Empty (the default): nothing is exported.
 	OTLPEndpoint string `toml:"otlp_endpoint"`
+}
+
+// Sessions are the limits of the RAM-only session store. Zero values take
+// the store's defaults (1000 sessions, 8 MiB each, 256 MiB in all, 1h idle).
+type Sessions struct {
+	MaxSessions        int      `toml:"max_sessions"`
+	MaxBytesPerSession int64    `toml:"max_bytes_per_session"`
+	MaxTotalBytes      int64    `toml:"max_total_bytes"`
+	IdleTimeout        Duration `toml:"idle_timeout"`
 }
 
 // TLS names a certificate and key for serving HTTPS.
@@ -243,6 +258,9 @@ func (c *Config) Validate(keys int) error {
 		case keys == 0:
 			errs = append(errs, fmt.Errorf("listen %q: a non-loopback listener requires at least one API key (relay keys create)", l))
 		}
+	}
+	if c.Sessions.MaxSessions < 0 || c.Sessions.MaxBytesPerSession < 0 || c.Sessions.MaxTotalBytes < 0 || c.Sessions.IdleTimeout.Duration < 0 {
+		errs = append(errs, errors.New("sessions: limits must not be negative"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("max_body_bytes must be at least 1024"))

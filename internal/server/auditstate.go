@@ -149,6 +149,9 @@ func (s *Server) auditState(w http.ResponseWriter, r *http.Request) {
 	}
 	doc["backends"] = bs
 	doc["protections"] = measure.Protections()
+	if s.sessions != nil {
+		doc["sessions"] = s.sessions.Stats()
+	}
 	for _, c := range s.controls {
 		doc[c.Name()] = c.Measure()
 	}

@@ -110,6 +110,14 @@ func (s *Server) inference(f front) http.Handler {
 			params.Session = sid
 		}
 		o.params = params
+		turn, fresh, perr := s.beginTurn(params, req)
+		if perr != nil {
+			fail(perr)
+			return
+		}
+		if turn != nil {
+			defer turn.Abort() // a no-op once committed
+		}
 		st, target, perr := s.Start(r.Context(), params, req)
 		o.target = target
 		if perr != nil {
@@ -117,16 +125,31 @@ func (s *Server) inference(f front) http.Handler {
 			return
 		}
 		defer st.Close()
+		// commit stores the turn and its reply in the session, before the
+		// request is wiped.
+		commit := func(reply content.Message) *provider.Error {
+			if turn == nil {
+				return nil
+			}
+			if err := turn.Commit(fresh, reply); err != nil {
+				return sessionError(err)
+			}
+			return nil
+		}
 		if params.Stream {
-			s.streamReply(w, f, o, req, st)
+			s.streamReply(w, f, o, req, st, commit)
 		} else {
-			s.collectReply(w, f, o, req, st)
+			s.collectReply(w, f, o, req, st, commit)
 		}
 		o.status = st.Status()
 	})
 }
 
-func (s *Server) collectReply(w http.ResponseWriter, f front, o *outcome, r *content.Request, st provider.Stream) {
+// committer stores a finished reply in the request's session (a no-op
+// without one); an error means the client must be told it was not stored.
+type committer func(reply content.Message) *provider.Error
+
+func (s *Server) collectReply(w http.ResponseWriter, f front, o *outcome, r *content.Request, st provider.Stream, commit committer) {
 	var c content.Collector
 	for {
 		d, err := st.Recv()
@@ -149,13 +172,18 @@ func (s *Server) collectReply(w http.ResponseWriter, f front, o *outcome, r *con
 	}
 	msg := c.Message()
 	defer msg.Wipe()
+	if pe := commit(msg); pe != nil {
+		o.fail(pe.Class, pe.HTTPStatus())
+		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+		return
+	}
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout.Duration))
 	if err := f.respond(w, f.newID(), o.params, r, msg, st.Status()); err != nil {
 		o.fail(logic.ErrCanceled, 499)
 	}
 }
 
-func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *content.Request, st provider.Stream) {
+func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *content.Request, st provider.Stream, commit committer) {
 	// Wait for the first delta before committing to 200: an upstream that
 	// fails at once still gets a proper error status.
 	d, err := st.Recv()
@@ -167,8 +195,17 @@ func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *cont
 	}
 	o.firstByte = time.Now()
 	out := f.stream(&deadlineWriter{ResponseWriter: w, d: s.cfg.WriteTimeout.Duration}, f.newID(), o.params, st.Status())
+	// With a session the reply is also assembled, to be stored.
+	var c *content.Collector
+	if r != nil && o.params.Session != "" {
+		c = &content.Collector{}
+		defer func() { m := c.Message(); m.Wipe() }()
+	}
 	for err == nil {
 		werr := out.Delta(d)
+		if c != nil {
+			c.Add(d)
+		}
 		d.Text.Wipe()
 		if werr != nil {
 			o.fail(logic.ErrCanceled, 499) // the client went away; closing st cancels upstream
@@ -183,6 +220,16 @@ func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *cont
 		o.fail(pe.Class, pe.HTTPStatus())
 		_ = out.Fail(pe.Class, pe.Detail.Bytes())
 		return
+	}
+	if c != nil {
+		if pe := commit(c.Message()); pe != nil {
+			// The reply was streamed but could not be stored: the stream
+			// ends in an error rather than a normal finish, so the client
+			// knows the session does not hold this turn.
+			o.fail(pe.Class, pe.HTTPStatus())
+			_ = out.Fail(pe.Class, pe.Detail.Bytes())
+			return
+		}
 	}
 	if out.Finish(st.Status(), r) != nil {
 		o.fail(logic.ErrCanceled, 499)

@@ -27,6 +27,7 @@ import (
 	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/route"
+	"github.com/inference-relay/relay/internal/session"
 )
 
 // Options builds a Server.
@@ -46,6 +47,8 @@ type Options struct {
 	Metrics http.Handler
 	// Controls adds sections to GET /audit (the audit chain, sinks, …).
 	Controls []Control
+	// Sessions keeps client-named conversations; nil disables them.
+	Sessions *session.Store
 }
 
 // Server serves the relay's HTTP API.
@@ -58,6 +61,7 @@ type Server struct {
 	keyer     *audit.Keyer
 	recorders []Recorder
 	controls  []Control
+	sessions  *session.Store
 	started   time.Time
 	hosts     map[string]bool
 	origins   map[string]bool
@@ -68,7 +72,7 @@ type Server struct {
 // is never: a nil store means every authenticated route answers 401.
 func New(o Options) *Server {
 	s := &Server{cfg: o.Config, keys: o.Keys, backends: o.Backends, log: o.Logger,
-		idents: o.Idents, keyer: o.Keyer, recorders: o.Recorders, controls: o.Controls, started: time.Now().UTC()}
+		idents: o.Idents, keyer: o.Keyer, recorders: o.Recorders, controls: o.Controls, sessions: o.Sessions, started: time.Now().UTC()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -86,6 +90,7 @@ func New(o Options) *Server {
 	mux.Handle("/v1/messages", s.inference(anthropicFront{}))
 	mux.HandleFunc("/v1/messages/count_tokens", s.countTokens)
 	mux.HandleFunc("/v1/models", s.models)
+	mux.HandleFunc("/v1/session/end", s.endSession)
 	mux.HandleFunc("/audit", s.auditState)
 	if o.Metrics != nil {
 		mux.Handle("/metrics", o.Metrics)
@@ -228,7 +233,7 @@ func method(m string) string {
 // client-chosen paths.
 func template(p string) string {
 	switch p {
-	case "/healthz", "/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/audit", "/metrics":
+	case "/healthz", "/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/session/end", "/audit", "/metrics":
 		return p
 	}
 	return "other"
@@ -239,7 +244,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, logic.ErrNotFound, "no such route; the relay serves /v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/models, /audit and /metrics")
+	s.fail(w, r, logic.ErrNotFound, "no such route; the relay serves /v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/models, /v1/session/end, /audit and /metrics")
 }
 
 func methodNotAllowed(f front, w http.ResponseWriter, allow string) {

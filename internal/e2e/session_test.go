@@ -1,0 +1,182 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/anthropics/anthropic-sdk-go"
+	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/openai/openai-go/v3"
+	ooption "github.com/openai/openai-go/v3/option"
+
+	"github.com/inference-relay/relay"
+)
+
+// upstreamSaw reports whether the last request a stand-in received holds s.
+func upstreamSaw(last []byte, s string) bool { return strings.Contains(string(last), s) }
+
+func (h *harness) endSession(t *testing.T, id string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", h.URL+"/v1/session/end", strings.NewReader(`{"session_id":"`+id+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+h.Key)
+	resp := h.do(t, req)
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestSessionOpenAISDK: with a session the client sends only its new turn;
+// the relay sends the whole conversation upstream, through each backend,
+// streaming and not, and End forgets it.
+func TestSessionOpenAISDK(t *testing.T) {
+	h := newHarness(t)
+	c := openaiClient(h)
+	ctx := context.Background()
+	for _, b := range backendKinds {
+		for _, streaming := range []bool{false, true} {
+			id := "oa-" + b.name + map[bool]string{false: "-unary", true: "-stream"}[streaming]
+			last := h.OpenAI.LastRequest
+			if b.name == "anthropic" {
+				last = h.Anthropic.LastRequest
+			}
+			send := func(text string) string {
+				params := openai.ChatCompletionNewParams{Model: b.model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(text)}}
+				opt := ooption.WithHeader("X-Relay-Session", id)
+				if streaming {
+					s := c.Chat.Completions.NewStreaming(ctx, params, opt)
+					var acc openai.ChatCompletionAccumulator
+					for s.Next() {
+						acc.AddChunk(s.Current())
+					}
+					if err := s.Err(); err != nil {
+						t.Fatal(err)
+					}
+					return acc.Choices[0].Message.Content
+				}
+				resp, err := c.Chat.Completions.New(ctx, params, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return resp.Choices[0].Message.Content
+			}
+			if got := send("first turn alpha"); got != "echo: first turn alpha" {
+				t.Fatalf("%s: turn 1 = %q", id, got)
+			}
+			if got := send("second turn beta"); got != "echo: second turn beta" {
+				t.Fatalf("%s: turn 2 = %q", id, got)
+			}
+			// The upstream got the whole conversation: turn 1, its reply, turn 2.
+			if l := last(); !upstreamSaw(l, "first turn alpha") || !upstreamSaw(l, "echo: first turn alpha") || !upstreamSaw(l, "second turn beta") {
+				t.Fatalf("%s: upstream did not get the history: %s", id, l)
+			}
+			code, body := h.endSession(t, id)
+			if code != 200 || !strings.Contains(body, `"messages":4`) {
+				t.Fatalf("%s: end = %d %s", id, code, body)
+			}
+			if code, _ := h.endSession(t, id); code != 404 {
+				t.Fatalf("%s: second end = %d, want 404", id, code)
+			}
+			// After End the session starts afresh.
+			send("third turn gamma")
+			if l := last(); upstreamSaw(l, "alpha") {
+				t.Fatalf("%s: history survived End: %s", id, l)
+			}
+			h.endSession(t, id)
+		}
+	}
+}
+
+func TestSessionAnthropicSDK(t *testing.T) {
+	h := newHarness(t)
+	c := anthropicClient(h)
+	ctx := context.Background()
+	for _, b := range backendKinds {
+		last := h.OpenAI.LastRequest
+		if b.name == "anthropic" {
+			last = h.Anthropic.LastRequest
+		}
+		id := "an-" + b.name
+		for i, text := range []string{"first turn alpha", "second turn beta"} {
+			params := anthropic.MessageNewParams{
+				Model: anthropic.Model(b.model), MaxTokens: 64,
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock(text))},
+			}
+			var got string
+			if i == 0 {
+				msg, err := c.Messages.New(ctx, params, aoption.WithJSONSet("session_id", id))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = msg.Content[0].Text
+			} else {
+				s := c.Messages.NewStreaming(ctx, params, aoption.WithJSONSet("session_id", id))
+				var acc anthropic.Message
+				for s.Next() {
+					acc.Accumulate(s.Current())
+				}
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+				got = acc.Content[0].Text
+			}
+			if got != "echo: "+text {
+				t.Fatalf("%s turn %d = %q", id, i, got)
+			}
+		}
+		if l := last(); !upstreamSaw(l, "first turn alpha") || !upstreamSaw(l, "echo: first turn alpha") {
+			t.Fatalf("%s: upstream did not get the history: %s", id, l)
+		}
+	}
+	var doc struct {
+		Sessions struct {
+			Active int `json:"active"`
+		} `json:"sessions"`
+	}
+	if err := json.Unmarshal(h.get(t, "/audit"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Sessions.Active != 2 {
+		t.Fatalf("/audit sessions.active = %d, want 2", doc.Sessions.Active)
+	}
+	if n := h.Relay.Lockdown(); n != 2 {
+		t.Fatalf("Lockdown wiped %d sessions, want 2", n)
+	}
+	if err := json.Unmarshal(h.get(t, "/audit"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Sessions.Active != 0 {
+		t.Fatalf("after lockdown %d sessions remain", doc.Sessions.Active)
+	}
+}
+
+func TestSessionLimits(t *testing.T) {
+	h := newHarness(t, func(c *relay.Config) { c.Sessions.MaxSessions = 1; c.Sessions.MaxBytesPerSession = 200 })
+	post := func(id, text string) (int, string) {
+		req, _ := http.NewRequest("POST", h.URL+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-standin","session_id":"`+id+`","messages":[{"role":"user","content":"`+text+`"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+h.Key)
+		resp := h.do(t, req)
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post("one", "hi"); code != 200 {
+		t.Fatalf("first session: %d %s", code, body)
+	}
+	if code, body := post("two", "hi"); code != 429 || !strings.Contains(body, "too many sessions") {
+		t.Fatalf("second session: %d %s, want 429", code, body)
+	}
+	if code, body := post("one", strings.Repeat("x", 300)); code != 413 || !strings.Contains(body, "session is full") {
+		t.Fatalf("oversized turn: %d %s, want 413", code, body)
+	}
+	// The refused turn changed nothing: the session still answers.
+	if code, body := post("one", "still here"); code != 200 {
+		t.Fatalf("after a refused turn: %d %s", code, body)
+	}
+	if code, _ := h.endSession(t, "nope"); code != 404 {
+		t.Fatalf("ending an unknown session: %d", code)
+	}
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/provider"
+	"github.com/inference-relay/relay/internal/session"
+)
+
+// sessionError turns a session store error into the client's error: the
+// status the store assigns and a message the relay wrote.
+func sessionError(err error) *provider.Error {
+	code := session.HTTPStatus(err)
+	var class logic.ErrorClass
+	var msg string
+	switch {
+	case errors.Is(err, session.ErrInvalidID):
+		class, msg = logic.ErrInvalidRequest, "session id is not valid: use 1-128 printable characters"
+	case errors.Is(err, session.ErrTooMany):
+		class, msg = logic.ErrRateLimited, "too many sessions are open; end one (POST /v1/session/end) or wait for idle ones to expire"
+	case errors.Is(err, session.ErrBusy):
+		class, msg = logic.ErrInvalidRequest, "this session is answering another request; send one turn at a time"
+	case errors.Is(err, session.ErrWiped):
+		class, msg = logic.ErrInvalidRequest, "this session was ended while the request ran; its reply was not stored"
+	case errors.Is(err, session.ErrTooLarge):
+		class, msg = logic.ErrTooLarge, "the session is full: this turn would exceed its size limit and was not stored; end the session and start a new one"
+	case errors.Is(err, session.ErrNotFound):
+		class, msg = logic.ErrNotFound, "no such session (it may have been ended or expired)"
+	case errors.Is(err, session.ErrClosed):
+		class, msg = logic.ErrUnavailable, "sessions are closed: the relay is shutting down"
+	default:
+		class, msg = logic.ErrInternal, "the session could not be read"
+	}
+	return &provider.Error{Class: class, Status: code, Detail: content.FromString(msg)}
+}
+
+// beginTurn opens the client's session for this request, if it named one:
+// the stored history goes in front of the new turn. The caller must call
+// turn.Abort (a no-op after Commit) and commit before wiping r.
+func (s *Server) beginTurn(p logic.Params, r *content.Request) (*session.Turn, []content.Message, *provider.Error) {
+	if p.Session == "" {
+		return nil, nil, nil
+	}
+	if s.sessions == nil {
+		return nil, nil, provider.Errorf(logic.ErrUnavailable, "sessions are not enabled on this relay")
+	}
+	t, err := s.sessions.Begin(p.Session)
+	if err != nil {
+		return nil, nil, sessionError(err)
+	}
+	fresh := r.Messages
+	if session.SealedSize(fresh...) > t.Room() {
+		t.Abort()
+		return nil, nil, sessionError(session.ErrTooLarge)
+	}
+	r.Messages = append(slices.Clip(t.History()), fresh...)
+	return t, fresh, nil
+}
+
+// endSession serves POST /v1/session/end: the session named by the body's
+// session_id (or the X-Relay-Session header) is wiped now.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
+	f := errorFront(r.URL.Path)
+	if r.Header.Get("Anthropic-Version") != "" {
+		f = anthropicFront{}
+	}
+	if r.Method != http.MethodPost {
+		methodNotAllowed(f, w, http.MethodPost)
+		return
+	}
+	id := r.Header.Get("X-Relay-Session")
+	if r.ContentLength != 0 {
+		body, perr := s.readBody(w, r)
+		if perr != nil {
+			f.writeError(w, perr.HTTPStatus(), perr.Class, perr.Detail.Bytes())
+			return
+		}
+		var req struct {
+			SessionID string `json:"session_id"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(&req)
+		clear(body)
+		if err != nil {
+			f.writeError(w, http.StatusBadRequest, logic.ErrInvalidRequest, []byte("body must be {\"session_id\": \"...\"}"))
+			return
+		}
+		if req.SessionID != "" {
+			id = req.SessionID
+		}
+	}
+	if id == "" {
+		f.writeError(w, http.StatusBadRequest, logic.ErrInvalidRequest, []byte("name the session: session_id in the body or the X-Relay-Session header"))
+		return
+	}
+	if s.sessions == nil {
+		pe := sessionError(session.ErrNotFound)
+		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+		return
+	}
+	rec, err := s.sessions.End(id)
+	if err != nil {
+		pe := sessionError(err)
+		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+		return
+	}
+	s.logWipe(rec)
+	b, _ := json.Marshal(map[string]any{"ended": true, "messages": rec.Messages})
+	_ = writeJSON(w, http.StatusOK, b)
+}
+
+// logWipe writes the metadata-only wipe log line.
+func (s *Server) logWipe(rec session.WipeRecord) {
+	s.log.Info("session wiped", "session", rec.Session, "count", rec.Messages, "reason", rec.Reason.String(), "duration_ms", rec.Took.Milliseconds())
+}
+
+// WipeSessions wipes every session for reason (shutdown, lockdown) and logs
+// each wipe.
+func (s *Server) WipeSessions(reason session.Reason) int {
+	if s.sessions == nil {
+		return 0
+	}
+	recs := s.sessions.WipeAll(reason)
+	for _, rec := range recs {
+		s.logWipe(rec)
+	}
+	return len(recs)
+}
+
+// ReapSessions wipes the sessions idle past their timeout and logs each.
+func (s *Server) ReapSessions() int {
+	if s.sessions == nil {
+		return 0
+	}
+	recs := s.sessions.Reap()
+	for _, rec := range recs {
+		s.logWipe(rec)
+	}
+	return len(recs)
+}
