@@ -1,0 +1,30 @@
+// Package engine is the child-process side of the embedded engine: it runs
+// llama.cpp in this process through the pure-Go binding yzma (no cgo).
+//
+// What it promises:
+//
+//   - The shared libraries are checked before they are loaded: [Load] (and
+//     [VerifyLibs]) copies each library listed in the directory's SHA256SUMS
+//     into a sealed memfd, hashes the sealed copy, and has the dynamic
+//     loader map that very copy through /proc/self/fd, so no file can be
+//     swapped between the check and the load. The manifest itself must be
+//     the one this build was made for ([Release]): the binding's struct
+//     layouts are those of one llama.cpp release, so other libraries would
+//     not just be untrusted but unsafe to call.
+//   - [Session.Generate] applies the model's chat template with llama.cpp,
+//     tokenizes the template's text with special tokens recognised but the
+//     user's content without (content cannot forge control tokens such as
+//     <|im_end|>), decodes, samples with a seeded chain (greedy at
+//     temperature 0), and streams the completion's bytes as they come. Stop
+//     sequences are cut out and never emitted, even in part; a multi-byte
+//     UTF-8 character is never split across two pieces.
+//   - Limits are typed: a prompt that cannot fit is [ErrContextLength]
+//     (a [*ContextLengthError] with the numbers), and cancelling the context
+//     stops generation within one decode step, prompt processing included.
+//
+// Nothing here logs, and llama.cpp's own logging is silenced. No content
+// ever enters an error: errors name files, roles and counts only.
+//
+// A binary that links this package needs libffi.so.8 at start-up (the
+// binding's FFI layer opens it in an init function and panics without it).
+package engine
