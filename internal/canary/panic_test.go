@@ -28,6 +28,7 @@ import (
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/route"
 	"github.com/inference-relay/relay/internal/server"
+	"github.com/inference-relay/relay/internal/session"
 )
 
 // userText is the text of the request's last user message, copied out of
@@ -152,8 +153,13 @@ func TestPanickingProviderWritesNoCanary(t *testing.T) {
 	if err := idents.Add(b.Names(cfg)...); err != nil {
 		t.Fatal(err)
 	}
+	sessions, err := session.New(session.Limits{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sessions.Close() })
 	srv := server.New(server.Options{
-		Config: cfg, Keys: keys, Backends: b, Logger: logger,
+		Config: cfg, Keys: keys, Backends: b, Logger: logger, Sessions: sessions,
 		Idents: idents, Keyer: keyer,
 		Recorders: []server.Recorder{chainRecorder{t, auditLog}, m},
 		Metrics:   m.Handler(),
