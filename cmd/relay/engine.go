@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/inference-relay/relay/internal/config"
+	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/child"
+	"github.com/inference-relay/relay/internal/gguf"
+)
+
+// engineFD is where the relay hands the engine child its socket.
+const engineFD = 3
+
+// cmdEngine is the embedded engine's child process. The relay starts it
+// itself (internal/provider/engine); it is not meant to be run by hand.
+func cmdEngine(args []string, _ io.Reader, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	libDir := fs.String("lib-dir", "", "directory of the verified llama.cpp libraries")
+	if err := fs.Parse(args); err != nil {
+		return usageErr("engine: %v", err)
+	}
+	if *libDir == "" || fs.NArg() != 0 {
+		return usageErr("engine: internal command: the relay starts it with --lib-dir")
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(engineFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
+		return usageErr("engine: internal command: the relay starts it with its socket as descriptor 3; it is not meant to be run by hand")
+	}
+	return child.Run(os.NewFile(engineFD, "relay-engine-socket"), child.Options{LibDir: *libDir})
+}
+
+// demoModel is the generated model's file name in <state dir>/models.
+const demoModel = "relay-demo-random.gguf"
+
+// cmdDemo writes the tiny random-weight model and says how to serve it.
+func cmdDemo(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stateDir := fs.String("state-dir", config.DefaultStateDir(), "state directory")
+	if err := fs.Parse(args); err != nil {
+		return usageErr("demo: %v", err)
+	}
+	dir := filepath.Join(*stateDir, "models")
+	path := filepath.Join(dir, demoModel)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := writeDemoModel(dir, path); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		fmt.Fprintln(stdout, "wrote", path)
+	} else if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	} else {
+		fmt.Fprintln(stdout, "using", path)
+	}
+	fmt.Fprintf(stdout, `
+This model has RANDOM WEIGHTS: it produces gibberish. It exists to show the
+mechanics (verified weights, a sandboxed engine child with no network,
+streaming, stop sequences, sessions), not to answer anything.
+
+The engine needs the llama.cpp libraries: scripts/setup-llama installs them in
+%s
+
+Add to your config:
+
+  [engine]
+  threads = 1
+
+  [[model]]
+  name = "demo"
+  path = %q
+
+then run 'relay serve' and, with a key from 'relay keys create':
+
+  curl http://127.0.0.1:%d/v1/chat/completions \
+    -H "Authorization: Bearer $RELAY_KEY" -H 'Content-Type: application/json' \
+    -d '{"model":"demo","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}'
+`, engine.LibDir(*stateDir, false), path, config.DefaultPort)
+	return nil
+}
+
+func writeDemoModel(dir, path string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".demo-*.gguf")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := gguf.TinyLlama(tmp, 1, gguf.TinyOptions{EndWeight: 2}); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,219 @@
+// Package child is the engine child process's side of the embedded engine:
+// what `relay engine` runs. The relay starts it through internal/sandbox
+// (no network, minimal environment, private directory) and talks to it over
+// one end of a socket pair handed down as a descriptor, using package ipc.
+//
+// What it promises:
+//
+//   - Before reading any request it hardens itself (sandbox.HardenChild:
+//     non-dumpable, no core, no_new_privs) and loads only the verified
+//     llama.cpp libraries (engine.Load). If either fails it says so in one
+//     error frame (id 0) and exits: no request is ever served by an
+//     unverified library.
+//   - Content arrives only over the socket, and leaves only over it. The
+//     child writes nothing to stdout or stderr and logs nothing.
+//   - Each relay session gets its own llama.cpp context (its KV cache);
+//     ending the session clears and frees it. Requests without a session
+//     use pooled contexts, cleared before they go back to the pool, so no
+//     stateless request ever sees another's tokens.
+//   - A cancel frame stops its generation within one decode step; when the
+//     relay closes the socket every generation is cancelled and Run returns.
+package child
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/child/ipc"
+	"github.com/inference-relay/relay/internal/sandbox"
+)
+
+// Options configure the child.
+type Options struct {
+	// LibDir is the directory of llama.cpp libraries (engine.LibDir).
+	LibDir string
+	// AllowProbe enables the ipc.TProbe frame, which asks the child to
+	// dial an address: tests use it to show the child has no network. It
+	// is off in `relay engine`.
+	AllowProbe bool
+}
+
+// maxPooled caps the idle pooled contexts kept per model; more are freed.
+const maxPooled = 2
+
+// defaultContext is the context length used when neither the request nor
+// the model's training context says smaller: real models train on 128k
+// tokens, and a context that size would take gigabytes of KV cache.
+const defaultContext = 4096
+
+// Run serves the relay on sock until the relay closes it. It returns nil
+// then, or the error that stopped it (which it has also sent as a frame).
+func Run(sock *os.File, o Options) error {
+	s := &server{
+		o:        o,
+		w:        sock,
+		models:   map[string]*engine.Model{},
+		sessions: map[sessionKey]*engine.Session{},
+		pool:     map[string][]*engine.Session{},
+		reqs:     map[uint32]context.CancelFunc{},
+	}
+	if err := sandbox.HardenChild(); err != nil {
+		s.fatal(ipc.CodeInternal, err)
+		return err
+	}
+	if err := engine.Load(o.LibDir); err != nil {
+		s.fatal(ipc.CodeLibs, err)
+		return err
+	}
+	if err := s.send(ipc.THello, 0, ipc.Hello{Pid: os.Getpid()}.Encode()); err != nil {
+		return err
+	}
+	err := s.serve(sock)
+	s.shutdown()
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+type sessionKey struct{ model, session string }
+
+type server struct {
+	o   Options
+	wmu sync.Mutex
+	w   io.Writer
+
+	mu       sync.Mutex
+	models   map[string]*engine.Model // by the path they were opened from
+	sessions map[sessionKey]*engine.Session
+	pool     map[string][]*engine.Session
+	reqs     map[uint32]context.CancelFunc
+	busy     int
+	cleared  uint64
+	wg       sync.WaitGroup
+}
+
+func (s *server) send(t ipc.Type, id uint32, payload []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return ipc.WriteFrame(s.w, t, id, payload)
+}
+
+func (s *server) fatal(code ipc.Code, err error) {
+	_ = s.send(ipc.TError, 0, (&ipc.Error{Code: code, Msg: err.Error()}).Encode())
+}
+
+func (s *server) serve(r io.Reader) error {
+	for {
+		f, err := ipc.ReadFrame(r)
+		if err != nil {
+			return err
+		}
+		if err := s.handle(f); err != nil {
+			s.fatal(ipc.CodeInvalid, err)
+			return err
+		}
+	}
+}
+
+func (s *server) handle(f ipc.Frame) error {
+	switch f.Type {
+	case ipc.TGenerate:
+		g, err := ipc.DecodeGenerate(f.Payload)
+		f.Wipe()
+		if err != nil {
+			return err
+		}
+		s.start(f.ID, g)
+	case ipc.TCancel:
+		s.mu.Lock()
+		cancel := s.reqs[f.ID]
+		s.mu.Unlock()
+		if cancel != nil {
+			cancel()
+		}
+	case ipc.TEndSession:
+		name, err := ipc.DecodeString(f.Payload)
+		if err != nil {
+			return err
+		}
+		s.endSession(name)
+		return s.send(ipc.TAck, f.ID, nil)
+	case ipc.TStats:
+		return s.send(ipc.TStatsR, f.ID, s.stats().Encode())
+	case ipc.TProbe:
+		if !s.o.AllowProbe {
+			return errors.New("engine child: probe frames are disabled")
+		}
+		addr, err := ipc.DecodeString(f.Payload)
+		if err != nil {
+			return err
+		}
+		return s.send(ipc.TProbeR, f.ID, probe(addr).Encode())
+	default:
+		return errors.Join(ipc.ErrProtocol, errors.New("unknown frame type"))
+	}
+	return nil
+}
+
+// probe dials addr over TCP and reports whether it connected.
+func probe(addr string) *ipc.Error {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return &ipc.Error{Code: ipc.CodeInternal, Msg: err.Error()}
+	}
+	c.Close()
+	return &ipc.Error{Code: ipc.CodeOK}
+}
+
+func (s *server) stats() ipc.Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := ipc.Stats{Models: len(s.models), Sessions: len(s.sessions), Busy: s.busy, Cleared: s.cleared}
+	for _, p := range s.pool {
+		st.Pooled += len(p)
+	}
+	return st
+}
+
+func (s *server) endSession(name string) {
+	s.mu.Lock()
+	var ended []*engine.Session
+	for k, sess := range s.sessions {
+		if k.session == name {
+			ended = append(ended, sess)
+			delete(s.sessions, k)
+		}
+	}
+	s.cleared += uint64(len(ended))
+	s.mu.Unlock()
+	// Close waits for a generation under way on that context, then clears
+	// the cache and frees the context.
+	for _, sess := range ended {
+		sess.Close()
+	}
+}
+
+// shutdown cancels every generation, waits for them, and frees everything.
+func (s *server) shutdown() {
+	s.mu.Lock()
+	for _, cancel := range s.reqs {
+		cancel()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range s.models {
+		m.Close() // closes its sessions, pooled ones included, clearing each
+	}
+	clear(s.models)
+	clear(s.sessions)
+	clear(s.pool)
+}

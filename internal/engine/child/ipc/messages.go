@@ -1,0 +1,223 @@
+package ipc
+
+import "github.com/inference-relay/relay/internal/logic"
+
+// Message is one chat turn. Content is raw bytes: content, to be wiped.
+type Message struct {
+	Role    string // "system", "user", "assistant", "tool"
+	Content []byte
+}
+
+// Generate asks the child for one completion.
+type Generate struct {
+	// ModelPath is what the child opens: /proc/self/fd/N of a descriptor
+	// the relay verified and handed down.
+	ModelPath string
+	// Threads and ContextLength size the model's contexts (0: defaults).
+	Threads       int
+	ContextLength int
+	// Session names the relay session whose context (KV cache) this
+	// request uses; "" uses a pooled context cleared after the request.
+	Session     string
+	MaxTokens   int
+	Temperature float64
+	TopP        float64
+	Seed        uint32
+	Messages    []Message
+	Stop        [][]byte
+}
+
+// Wipe zeroes the content g holds.
+func (g *Generate) Wipe() {
+	for _, m := range g.Messages {
+		clear(m.Content)
+	}
+	for _, s := range g.Stop {
+		clear(s)
+	}
+}
+
+// Encode renders g as a payload; the caller wipes it after sending.
+func (g *Generate) Encode() []byte {
+	var e enc
+	e.str(g.ModelPath)
+	e.int(g.Threads)
+	e.int(g.ContextLength)
+	e.str(g.Session)
+	e.int(g.MaxTokens)
+	e.f64(g.Temperature)
+	e.f64(g.TopP)
+	e.uvarint(uint64(g.Seed))
+	e.uvarint(uint64(len(g.Messages)))
+	for _, m := range g.Messages {
+		e.str(m.Role)
+		e.bytes(m.Content)
+	}
+	e.uvarint(uint64(len(g.Stop)))
+	for _, s := range g.Stop {
+		e.bytes(s)
+	}
+	return e.b
+}
+
+// DecodeGenerate parses a TGenerate payload.
+func DecodeGenerate(p []byte) (Generate, error) {
+	d := dec{b: p}
+	g := Generate{
+		ModelPath:     d.str(),
+		Threads:       d.int(),
+		ContextLength: d.int(),
+		Session:       d.str(),
+		MaxTokens:     d.int(),
+		Temperature:   d.f64(),
+		TopP:          d.f64(),
+	}
+	seed := d.uvarint()
+	if seed > 1<<32-1 {
+		d.bad = true
+	}
+	g.Seed = uint32(seed)
+	n := d.count()
+	for i := 0; i < n && !d.bad; i++ {
+		g.Messages = append(g.Messages, Message{Role: d.str(), Content: d.bytes()})
+	}
+	n = d.count()
+	for i := 0; i < n && !d.bad; i++ {
+		g.Stop = append(g.Stop, d.bytes())
+	}
+	if err := d.done("generate"); err != nil {
+		g.Wipe()
+		return Generate{}, err
+	}
+	return g, nil
+}
+
+// Result ends a generation.
+type Result struct {
+	PromptTokens     int
+	CompletionTokens int
+	Stop             logic.StopReason
+	StopIndex        int // index into Generate.Stop, or -1
+}
+
+// Encode renders r as a payload.
+func (r Result) Encode() []byte {
+	var e enc
+	e.int(r.PromptTokens)
+	e.int(r.CompletionTokens)
+	e.int(int(r.Stop))
+	e.int(r.StopIndex)
+	return e.b
+}
+
+// DecodeResult parses a TResult payload.
+func DecodeResult(p []byte) (Result, error) {
+	d := dec{b: p}
+	r := Result{PromptTokens: d.int(), CompletionTokens: d.int(), Stop: logic.StopReason(d.int()), StopIndex: d.int()}
+	return r, d.done("result")
+}
+
+// Code classifies an Error.
+type Code uint8
+
+const (
+	CodeOK            Code = iota
+	CodeInternal           // the engine failed
+	CodeInvalid            // the request was malformed or out of range
+	CodeContextLength      // the prompt does not fit; the numbers are set
+	CodeCanceled           // the request was canceled
+	CodeModel              // the model could not be loaded
+	CodeLibs               // the libraries were refused (child start-up)
+)
+
+// Error is a failed request, or with request id 0 a failed child. Msg is
+// the engine's own text: it names files, roles and counts, never content.
+type Error struct {
+	Code          Code
+	Msg           string
+	PromptTokens  int
+	MaxTokens     int
+	ContextLength int
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Encode renders e as a payload.
+func (e *Error) Encode() []byte {
+	var en enc
+	en.int(int(e.Code))
+	en.str(e.Msg)
+	en.int(e.PromptTokens)
+	en.int(e.MaxTokens)
+	en.int(e.ContextLength)
+	return en.b
+}
+
+// DecodeError parses a TError or TProbeR payload.
+func DecodeError(p []byte) (*Error, error) {
+	d := dec{b: p}
+	e := &Error{Code: Code(d.int()), Msg: d.str(), PromptTokens: d.int(), MaxTokens: d.int(), ContextLength: d.int()}
+	return e, d.done("error")
+}
+
+// Hello is the child's first frame: it has hardened itself and loaded the
+// verified libraries.
+type Hello struct {
+	Pid int // the child's pid as it sees itself
+}
+
+// Encode renders h as a payload.
+func (h Hello) Encode() []byte {
+	var e enc
+	e.int(h.Pid)
+	return e.b
+}
+
+// DecodeHello parses a THello payload.
+func DecodeHello(p []byte) (Hello, error) {
+	d := dec{b: p}
+	h := Hello{Pid: d.int()}
+	return h, d.done("hello")
+}
+
+// Stats describe the child's contexts, for tests and diagnostics.
+type Stats struct {
+	Models   int    // models open
+	Sessions int    // contexts owned by relay sessions
+	Pooled   int    // idle pooled contexts (all cleared)
+	Busy     int    // requests generating now
+	Cleared  uint64 // contexts cleared since start (pool returns, ended sessions, cancels)
+}
+
+// Encode renders s as a payload.
+func (s Stats) Encode() []byte {
+	var e enc
+	e.int(s.Models)
+	e.int(s.Sessions)
+	e.int(s.Pooled)
+	e.int(s.Busy)
+	e.uvarint(s.Cleared)
+	return e.b
+}
+
+// DecodeStats parses a TStatsR payload.
+func DecodeStats(p []byte) (Stats, error) {
+	d := dec{b: p}
+	s := Stats{Models: d.int(), Sessions: d.int(), Pooled: d.int(), Busy: d.int(), Cleared: d.uvarint()}
+	return s, d.done("stats")
+}
+
+// EncodeString and DecodeString carry one string: the session of a
+// TEndSession, the address of a TProbe.
+func EncodeString(s string) []byte {
+	var e enc
+	e.str(s)
+	return e.b
+}
+
+// DecodeString parses a payload made by EncodeString.
+func DecodeString(p []byte) (string, error) {
+	d := dec{b: p}
+	s := d.str()
+	return s, d.done("string")
+}

@@ -1,0 +1,251 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/engine/child/ipc"
+	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/provider"
+)
+
+// defaultTemperature is used when the client sets none: llama.cpp's own.
+const defaultTemperature = 0.8
+
+// Stream sends the request to the child and returns once the child has
+// answered with its first frame, so a prompt that does not fit is an error
+// here (400 with the numbers), not a broken stream.
+func (p *Provider) Stream(ctx context.Context, t logic.Target, lp logic.Params, r *content.Request) (provider.Stream, error) {
+	m, ok := p.models[t.Model]
+	if !ok {
+		return nil, provider.Errorf(logic.ErrNotFound, "the embedded engine has no such model")
+	}
+	g, perr := buildGenerate(lp, r)
+	if perr != nil {
+		return nil, perr
+	}
+	g.ModelPath = m.path()
+	g.Threads = p.cfg.Threads
+	g.ContextLength = p.cfg.ContextLength
+	c, err := p.conn()
+	if err != nil {
+		g.Wipe()
+		return nil, err
+	}
+	id, in := c.open()
+	payload := g.Encode()
+	g.Wipe()
+	err = c.send(ipc.TGenerate, id, payload)
+	clear(payload)
+	if err != nil {
+		c.close(id)
+		return nil, err
+	}
+	s := &stream{c: c, id: id, in: in, ctx: ctx, status: logic.Status{Model: t.Model}}
+	f, err := s.frame()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.pending = &f
+	// A client that goes away between reads still stops the child now.
+	s.stopCancel = context.AfterFunc(ctx, func() { _ = c.send(ipc.TCancel, id, nil) })
+	return s, nil
+}
+
+type stream struct {
+	c   *conn
+	id  uint32
+	in  *inbox
+	ctx context.Context
+
+	pending    *ipc.Frame
+	stopCancel func() bool
+	mu         sync.Mutex
+	status     logic.Status
+	done       bool // io.EOF or an error was returned
+	closed     bool
+}
+
+// frame waits for the next frame; a canceled context sends the cancel.
+func (s *stream) frame() (ipc.Frame, error) {
+	f, err := s.in.next(s.ctx)
+	if err == nil {
+		if f.Type == ipc.TError {
+			e, derr := ipc.DecodeError(f.Payload)
+			if derr != nil {
+				return f, errChildGone
+			}
+			return f, fromIPC(e)
+		}
+		return f, nil
+	}
+	if ctxErr := s.ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		_ = s.c.send(ipc.TCancel, s.id, nil)
+		return f, provider.AsError(ctxErr)
+	}
+	return f, err
+}
+
+// Recv returns the next text delta, io.EOF after the result.
+func (s *stream) Recv() (content.Delta, error) {
+	if s.done {
+		return content.Delta{}, io.EOF
+	}
+	var f ipc.Frame
+	if s.pending != nil {
+		f, s.pending = *s.pending, nil
+	} else {
+		var err error
+		if f, err = s.frame(); err != nil {
+			s.done = true
+			return content.Delta{}, err
+		}
+	}
+	switch f.Type {
+	case ipc.TPiece:
+		// The frame's payload is this delta's own buffer.
+		return content.Delta{Kind: content.DeltaText, Index: 0, Text: content.Of(f.Payload)}, nil
+	case ipc.TResult:
+		s.done = true
+		res, err := ipc.DecodeResult(f.Payload)
+		if err != nil {
+			return content.Delta{}, errChildGone
+		}
+		s.mu.Lock()
+		s.status.Usage = logic.Usage{Input: res.PromptTokens, Output: res.CompletionTokens}
+		s.status.Stop = res.Stop
+		if res.StopIndex >= 0 {
+			s.status.StopSequence = res.StopIndex + 1
+		}
+		s.mu.Unlock()
+		return content.Delta{}, io.EOF
+	default:
+		s.done = true
+		f.Wipe()
+		return content.Delta{}, errChildGone
+	}
+}
+
+func (s *stream) Status() logic.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status
+}
+
+// Close cancels the generation if it is still running.
+func (s *stream) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.stopCancel != nil {
+		s.stopCancel()
+	}
+	if !s.done {
+		_ = s.c.send(ipc.TCancel, s.id, nil)
+	}
+	if s.pending != nil {
+		s.pending.Wipe()
+		s.pending = nil
+	}
+	s.c.close(s.id)
+	s.in.drop()
+	return nil
+}
+
+// buildGenerate turns the relay's request into the child's. Every content
+// byte is copied, so the caller wipes the result without touching r.
+func buildGenerate(lp logic.Params, r *content.Request) (ipc.Generate, *provider.Error) {
+	if len(r.Tools) > 0 || r.ToolChoice.Mode == content.ToolChoiceAny || r.ToolChoice.Mode == content.ToolChoiceTool {
+		return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "the embedded engine does not support tools")
+	}
+	if lp.MaxTokens < 0 {
+		return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "max_tokens must not be negative")
+	}
+	g := ipc.Generate{Session: lp.Session, MaxTokens: lp.MaxTokens, Temperature: defaultTemperature}
+	if lp.Temperature != nil {
+		g.Temperature = *lp.Temperature
+	}
+	if lp.TopP != nil {
+		g.TopP = *lp.TopP
+	}
+	if lp.Seed != nil {
+		g.Seed = uint32(*lp.Seed)
+	} else {
+		g.Seed = rand.Uint32()
+	}
+	if len(r.System) > 0 {
+		var sys []byte
+		for i, t := range r.System {
+			if i > 0 {
+				sys = append(sys, "\n\n"...)
+			}
+			sys = append(sys, t.Bytes()...)
+		}
+		g.Messages = append(g.Messages, ipc.Message{Role: "system", Content: sys})
+	}
+	for _, m := range r.Messages {
+		role := "user"
+		if m.Role == content.RoleAssistant {
+			role = "assistant"
+		} else if m.Role != content.RoleUser {
+			g.Wipe()
+			return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "unknown role")
+		}
+		text, perr := render(m.Parts)
+		if perr != nil {
+			g.Wipe()
+			return ipc.Generate{}, perr
+		}
+		g.Messages = append(g.Messages, ipc.Message{Role: role, Content: text})
+	}
+	if len(g.Messages) == 0 {
+		return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "no messages")
+	}
+	for _, s := range r.Stop {
+		if s.IsEmpty() {
+			g.Wipe()
+			return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "empty stop sequence")
+		}
+		g.Stop = append(g.Stop, append([]byte(nil), s.Bytes()...))
+	}
+	return g, nil
+}
+
+// render flattens a message's parts to text. Tool calls and results become
+// bracketed text (v1: the engine has no tool grammar); thinking is not fed
+// back; images are refused.
+func render(parts []content.Part) ([]byte, *provider.Error) {
+	var out []byte
+	sep := func() {
+		if len(out) > 0 {
+			out = append(out, '\n')
+		}
+	}
+	for _, p := range parts {
+		switch p.Kind {
+		case content.PartText:
+			out = append(out, p.Text.Bytes()...)
+		case content.PartThinking:
+		case content.PartToolCall:
+			sep()
+			out = append(out, "[tool call "...)
+			out = append(out, p.ToolName.Bytes()...)
+			out = append(out, "] "...)
+			out = append(out, p.Args.Bytes()...)
+		case content.PartToolResult:
+			sep()
+			out = append(out, "[tool result] "...)
+			out = append(out, p.Text.Bytes()...)
+		default:
+			clear(out)
+			return nil, provider.Errorf(logic.ErrInvalidRequest, "the embedded engine accepts text only")
+		}
+	}
+	return out, nil
+}
