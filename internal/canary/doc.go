@@ -37,8 +37,9 @@
 // The suite sees only what the relay writes out. It cannot see copies of
 // content inside the process: the Go runtime's heap, stacks, freed buffers
 // not yet reused, kernel socket buffers, swap, or a core dump taken while a
-// request is in flight. Those are the subject of the RAM and core-dump
-// checks of a later issue. It also does not judge what the relay sends to
+// request is in flight. memscan_test.go measures the relay's own memory
+// (through /proc/PID/mem) after a session ends; kernel socket buffers and
+// swap stay out of reach of any test here. It also does not judge what the relay sends to
 // the client that made a request (that client's own content may come back
 // to it) or to the upstream it was routed to (that is the request's
 // purpose), and a transform it does not search for (compression,
