@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/memlock"
 	"github.com/inference-relay/relay/internal/provider"
+	"github.com/inference-relay/relay/internal/sandbox"
 	"github.com/inference-relay/relay/internal/server"
 	"github.com/inference-relay/relay/internal/session"
 )
@@ -59,6 +61,7 @@ type Client struct {
 	chain    *chain.Log
 	otel     *otel.Exporter
 	sessions *session.Store
+	sup      *sandbox.Supervisor
 	stop     context.CancelFunc
 	hardened *memlock.Report
 }
@@ -86,9 +89,16 @@ func New(cfg Config) (*Client, error) {
 	client := egress.New(nil).HTTPClient()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	backends, err := server.BuildBackends(ctx, cfg, server.BuildOptions{Client: client})
+	sup := sandbox.NewSupervisor()
+	backends, err := server.BuildBackends(ctx, cfg, server.BuildOptions{Client: client, Supervisor: sup, Progress: os.Stderr})
 	if err != nil {
+		sup.Close(time.Second)
 		return nil, err
+	}
+	for _, b := range backends.Infos {
+		if b.Problem != "" {
+			log.Warn("backend problem", "backend", b.Name, "reason", "see relay doctor or GET /audit")
+		}
 	}
 	keyer, err := audit.OpenKeyer(cfg.StateDir)
 	if err != nil {
@@ -126,6 +136,9 @@ func New(cfg Config) (*Client, error) {
 				return map[string]any{"file": cfg.Audit.File, "records": seq, "head": head, "measured_at": time.Now().UTC()}
 			}},
 			server.ControlFunc{Key: "process_hardening", Fn: func() any { return hardeningState(hardened) }},
+			server.ControlFunc{Key: "engine", Fn: func() any {
+				return map[string]any{"weights_verified_at_start": backends.Weights, "children": sup.Children(), "measured_at": time.Now().UTC()}
+			}},
 			server.ControlFunc{Key: "sinks", Fn: func() any {
 				return map[string]any{"audit_file": cfg.Audit.File, "metrics": "/metrics", "otel": exporter.Stats(), "measured_at": time.Now().UTC()}
 			}},
@@ -133,7 +146,7 @@ func New(cfg Config) (*Client, error) {
 	})
 	ctx, stop := context.WithCancel(context.Background())
 	go runReaper(ctx, srv)
-	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog, otel: exporter, sessions: sessions, stop: stop, hardened: hardened}, nil
+	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog, otel: exporter, sessions: sessions, sup: sup, stop: stop, hardened: hardened}, nil
 }
 
 // runReaper wipes idle sessions every minute until ctx ends.
@@ -163,10 +176,13 @@ func hardeningState(rep *memlock.Report) any {
 	return map[string]any{"requested": true, "protections": out}
 }
 
-// Lockdown wipes every session at once. The intrusion watchdog calls it;
-// an application may too. The relay keeps serving stateless requests.
+// Lockdown wipes every session at once and restarts the engine child (its
+// memory, KV caches included, goes with the old process). The intrusion
+// watchdog calls it; an application may too. The relay keeps serving.
 func (c *Client) Lockdown() int {
-	return c.srv.WipeSessions(session.ReasonLockdown)
+	n := c.srv.WipeSessions(session.ReasonLockdown)
+	c.srv.RestartChildren()
+	return n
 }
 
 // chainRecorder appends events to the audit chain; a failed append is
@@ -188,6 +204,8 @@ func (c *Client) Close() error {
 	c.stop()
 	c.srv.WipeSessions(session.ReasonShutdown)
 	c.sessions.Close()
+	c.srv.CloseBackends()
+	c.sup.Close(2 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return errors.Join(c.otel.Close(ctx), c.chain.Close())

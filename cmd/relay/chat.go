@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -31,6 +32,9 @@ func cmdChat(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, _, err := cf.load()
 	if err != nil {
 		return err
+	}
+	if exe, err := os.Executable(); err == nil {
+		cfg.EngineBinary = exe // the embedded engine runs as `relay engine`
 	}
 	r, err := relay.New(cfg)
 	if errors.Is(err, chain.ErrLocked) {

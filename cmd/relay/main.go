@@ -7,6 +7,8 @@
 //	relay keys      create, list and revoke API keys
 //	relay audit     verify or show the hash-chained audit trail
 //	relay doctor    show what the relay found and what it would do
+//	relay demo      write a tiny random-weight model to try the embedded engine
+//	relay engine    the embedded engine's child process (started by the relay)
 package main
 
 import (
@@ -41,6 +43,7 @@ Usage:
   relay keys    create [--name NAME] | list | revoke ID
   relay audit   verify | tail [-n N]   [--file FILE]
   relay doctor  [--config FILE]
+  relay demo    [--state-dir DIR]      write a tiny random-weight model for the embedded engine
   relay version
 
 Run 'relay COMMAND -h' for a command's flags.
@@ -80,6 +83,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdKeys(rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(rest, stdout, stderr)
+	case "engine":
+		return cmdEngine(rest, stdin, stdout, stderr)
+	case "demo":
+		return cmdDemo(rest, stdin, stdout, stderr)
 	case "doctor":
 		return cmdDoctor(rest, stdout, stderr)
 	case "version":

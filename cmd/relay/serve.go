@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"syscall"
 
@@ -51,6 +52,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "No API key existed, so one was created (id %s). It is shown this once; only its hash is kept:\n\n    %s\n\nUse it as the API key of any OpenAI or Anthropic client. More: relay keys create\n\n", id, key)
 	}
 
+	if exe, err := os.Executable(); err == nil {
+		cfg.EngineBinary = exe // the embedded engine runs as `relay engine`
+	}
 	r, err := relay.New(cfg)
 	if err != nil {
 		return err

@@ -67,6 +67,10 @@ type Config struct {
 	Audit Audit `toml:"audit"`
 	// Sessions bounds the RAM-only conversations clients may keep.
 	Sessions Sessions `toml:"sessions"`
+	// Engine configures the embedded llama.cpp engine.
+	Engine Engine `toml:"engine"`
+	// Models are GGUF files the embedded engine serves.
+	Models []Model `toml:"model"`
 
 	// Logger receives the relay's metadata-only logs (library use; not
 	// read from the file). Nil discards them.
@@ -75,6 +79,10 @@ type Config struct {
 	// off and locks its memory where the limit allows. `relay serve` sets
 	// it; a library user decides for their own process.
 	HardenProcess bool `toml:"-"`
+	// EngineBinary is the relay binary to run as the engine child
+	// (`relay engine`); empty disables the embedded engine. The relay's
+	// commands set it to their own executable.
+	EngineBinary string `toml:"-"`
 }
 
 // Audit configures the audit trail. The hash-chained file is always kept;
@@ -95,6 +103,33 @@ type Sessions struct {
 	MaxBytesPerSession int64    `toml:"max_bytes_per_session"`
 	MaxTotalBytes      int64    `toml:"max_total_bytes"`
 	IdleTimeout        Duration `toml:"idle_timeout"`
+}
+
+// Engine configures the embedded engine: llama.cpp run by the relay in a
+// sandboxed child with no network.
+type Engine struct {
+	// Disabled turns the engine off even when models are found.
+	Disabled bool `toml:"disabled"`
+	// Threads per decode (0: one per CPU).
+	Threads int `toml:"threads"`
+	// ContextLength per context (0: the model's own, at most 4096).
+	ContextLength int `toml:"context_length"`
+	// Ollama serves the models of a local Ollama store (default on).
+	Ollama *bool `toml:"ollama"`
+	// OllamaDir overrides the store ($OLLAMA_MODELS or ~/.ollama/models).
+	OllamaDir string `toml:"ollama_dir"`
+	// LibDir holds the llama.cpp libraries (default: the state dir's
+	// llama/<release>, where scripts/setup-llama puts them).
+	LibDir string `toml:"lib_dir"`
+}
+
+// Model is a GGUF file for the embedded engine.
+type Model struct {
+	Name string `toml:"name"`
+	Path string `toml:"path"`
+	// SHA256 pins the file; without it the first verified hash is recorded
+	// and checked at every later start (trust on first use).
+	SHA256 string `toml:"sha256"`
 }
 
 // TLS names a certificate and key for serving HTTPS.
@@ -282,6 +317,14 @@ func (c *Config) Validate(keys int) error {
 		if err := checkBaseURL(b.BaseURL); err != nil {
 			errs = append(errs, fmt.Errorf("backend %q: %v", b.Name, err))
 		}
+	}
+	for i, m := range c.Models {
+		if !validName(strings.ReplaceAll(m.Name, ":", "_")) || m.Path == "" {
+			errs = append(errs, fmt.Errorf("model[%d]: name (letters, digits, '-', '_', '.', ':') and path are required", i))
+		}
+	}
+	if c.Engine.Threads < 0 || c.Engine.ContextLength < 0 {
+		errs = append(errs, errors.New("engine: threads and context_length must not be negative"))
 	}
 	for i, r := range c.Routes {
 		if r.Match == "" || r.Target == "" {

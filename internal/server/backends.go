@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	panthropic "github.com/inference-relay/relay/internal/provider/anthropic"
 	popenai "github.com/inference-relay/relay/internal/provider/openai"
 	"github.com/inference-relay/relay/internal/route"
+	"github.com/inference-relay/relay/internal/sandbox"
 	"github.com/inference-relay/relay/internal/secret"
 )
 
@@ -23,6 +25,8 @@ type Backends struct {
 	Table     *route.Table
 	Infos     []BackendInfo
 	Started   time.Time
+	// Weights is the verification of each engine model file at start.
+	Weights []ModelState
 }
 
 // BackendInfo describes one backend for `relay doctor` and `relay models`.
@@ -45,6 +49,11 @@ type BuildOptions struct {
 	ProbeTimeout time.Duration
 	// Getenv reads API keys (default os.Getenv).
 	Getenv func(string) string
+	// Supervisor starts the embedded engine's child; nil disables the
+	// engine.
+	Supervisor *sandbox.Supervisor
+	// Progress receives the weight-hashing progress bar (a terminal).
+	Progress io.Writer
 }
 
 // remotePrefixes are model-name prefixes a remote API serves even when its
@@ -77,6 +86,14 @@ func BuildBackends(ctx context.Context, c config.Config, o BuildOptions) (*Backe
 		b.Providers[bc.Name] = p
 		b.Infos = append(b.Infos, BackendInfo{Name: bc.Name, Kind: bc.Kind, BaseURL: bc.BaseURL, Models: models})
 		rb = append(rb, route.Backend{Name: bc.Name, Models: models, Prefixes: remotePrefixes[bc.Kind]})
+	}
+	if p, info, states := buildEngine(c, o.Supervisor, o.Progress); info != nil {
+		b.Weights = states
+		if p != nil {
+			b.Providers[EngineBackend] = p
+			rb = append(rb, engineRoute(info))
+		}
+		b.Infos = append(b.Infos, *info)
 	}
 	if c.Autodetect == nil || *c.Autodetect {
 		for _, f := range detect.Probe(ctx, o.Client, o.Candidates, o.ProbeTimeout) {

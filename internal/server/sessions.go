@@ -2,8 +2,10 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 
@@ -112,6 +114,14 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logWipe(rec)
+	// Backends that keep per-session state (the engine's KV cache) drop it.
+	for _, p := range s.backends.Providers {
+		if e, ok := p.(interface {
+			EndSession(context.Context, string) error
+		}); ok {
+			_ = e.EndSession(r.Context(), id)
+		}
+	}
 	b, _ := json.Marshal(map[string]any{"ended": true, "messages": rec.Messages})
 	_ = writeJSON(w, http.StatusOK, b)
 }
@@ -144,4 +154,25 @@ func (s *Server) ReapSessions() int {
 		s.logWipe(rec)
 	}
 	return len(recs)
+}
+
+// RestartChildren restarts every backend that runs a child process (the
+// engine): lockdown wants their memory gone.
+func (s *Server) RestartChildren() {
+	for _, p := range s.backends.Providers {
+		if r, ok := p.(interface{ Restart() error }); ok {
+			if err := r.Restart(); err != nil {
+				s.log.Error("backend restart failed", "component", "engine", "err_kind", "restart")
+			}
+		}
+	}
+}
+
+// CloseBackends releases backends that hold resources (the engine child).
+func (s *Server) CloseBackends() {
+	for _, p := range s.backends.Providers {
+		if c, ok := p.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
 }

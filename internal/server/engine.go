@@ -1,0 +1,94 @@
+package server
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/inference-relay/relay/internal/config"
+	"github.com/inference-relay/relay/internal/engine"
+	pengine "github.com/inference-relay/relay/internal/provider/engine"
+	"github.com/inference-relay/relay/internal/route"
+	"github.com/inference-relay/relay/internal/sandbox"
+	"github.com/inference-relay/relay/internal/weights"
+)
+
+// EngineBackend is the name the embedded engine routes under.
+const EngineBackend = "engine"
+
+// ModelState is one model file's verification at start, for doctor and
+// /audit: names, paths and hashes only.
+type ModelState struct {
+	Name    string `json:"name"`
+	Path    string `json:"path"`
+	Status  string `json:"status"`
+	Trust   string `json:"trust"`
+	SHA256  string `json:"sha256,omitempty"`
+	Bytes   int64  `json:"bytes"`
+	Problem string `json:"problem,omitempty"`
+}
+
+// buildEngine discovers and verifies the engine's model files and starts
+// the sandboxed engine child for those that verified. Nothing to serve is
+// not an error; a refused library or weight file is reported in the
+// returned info, and the relay serves its other backends.
+func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (*pengine.Provider, *BackendInfo, []ModelState) {
+	if c.Engine.Disabled || c.EngineBinary == "" || sup == nil {
+		return nil, nil, nil
+	}
+	wc := weights.Config{Ollama: c.Engine.Ollama == nil || *c.Engine.Ollama, OllamaDir: c.Engine.OllamaDir}
+	for _, m := range c.Models {
+		wc.Models = append(wc.Models, weights.ModelConfig{Name: m.Name, Path: m.Path, SHA256: m.SHA256})
+	}
+	found, derr := weights.Discover(wc)
+	info := &BackendInfo{Name: EngineBackend, Kind: "embedded", BaseURL: "socketpair://engine"}
+	if len(found) == 0 {
+		if derr != nil {
+			info.Problem = "no usable model: " + derr.Error()
+			return nil, info, nil
+		}
+		return nil, nil, nil
+	}
+	results := weights.Verify(found, weights.Options{StateDir: c.StateDir, Progress: progress})
+	var states []ModelState
+	refused := 0
+	for _, r := range results {
+		st := ModelState{Name: r.Model.Name, Path: r.Model.Path, Status: r.Status.String(), Trust: r.Trust.String(), SHA256: r.SHA256, Bytes: r.Bytes}
+		if r.Err != nil {
+			st.Problem = r.Err.Error()
+			refused++
+		}
+		states = append(states, st)
+	}
+	ok := weights.Verified(results)
+	if len(ok) == 0 {
+		info.Problem = fmt.Sprintf("every model file was refused (%d); see 'relay doctor'", refused)
+		return nil, info, states
+	}
+	libDir := c.Engine.LibDir
+	if libDir == "" {
+		libDir = engine.LibDir(c.StateDir, false)
+	}
+	p, err := pengine.New(pengine.Config{
+		Binary: c.EngineBinary, LibDir: libDir, Models: ok,
+		Threads: c.Engine.Threads, ContextLength: c.Engine.ContextLength, Supervisor: sup,
+	})
+	if err != nil {
+		for _, m := range ok {
+			m.File.Close()
+		}
+		info.Problem = "the engine did not start: " + err.Error() + " (install the libraries with scripts/setup-llama)"
+		return nil, info, states
+	}
+	for _, m := range ok {
+		info.Models = append(info.Models, m.Name)
+	}
+	if refused > 0 {
+		info.Problem = fmt.Sprintf("%d model file(s) refused; serving the rest", refused)
+	}
+	return p, info, states
+}
+
+// engineRoute is the routing entry of a started engine.
+func engineRoute(info *BackendInfo) route.Backend {
+	return route.Backend{Name: EngineBackend, Models: info.Models}
+}
