@@ -137,7 +137,11 @@ func New(cfg Config) (*Client, error) {
 			}},
 			server.ControlFunc{Key: "process_hardening", Fn: func() any { return hardeningState(hardened) }},
 			server.ControlFunc{Key: "engine", Fn: func() any {
-				return map[string]any{"weights_verified_at_start": backends.Weights, "children": sup.Children(), "measured_at": time.Now().UTC()}
+				var children []map[string]any
+				for _, ch := range sup.Children() {
+					children = append(children, map[string]any{"name": ch.Name, "pid": ch.Pid, "started": ch.Started, "no_network": ch.NoNetwork})
+				}
+				return map[string]any{"weights_verified_at_start": backends.Weights, "children": children, "measured_at": time.Now().UTC()}
 			}},
 			server.ControlFunc{Key: "sinks", Fn: func() any {
 				return map[string]any{"audit_file": cfg.Audit.File, "metrics": "/metrics", "otel": exporter.Stats(), "measured_at": time.Now().UTC()}
@@ -290,6 +294,7 @@ func (c *Client) Serve(ctx context.Context, ready func(addrs []net.Addr)) error 
 			return err
 		}
 	}
+	c.log.Info("shutting down", "reason", "signal")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {

@@ -66,7 +66,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "config: %s\nstate:  %s\n", path, cfg.StateDir)
 	backends := r.Backends()
 	if len(backends) == 0 {
-		fmt.Fprintln(stderr, "backends: none found — inference calls will answer 503 until one is added (see: relay doctor)")
+		fmt.Fprintln(stderr, "backends: none found — inference calls will answer 503 until one is added.\n  For local inference by the relay itself: add a GGUF model to the config ([[model]] name = \"…\", path = \"…\"),\n  or try the mechanics with 'relay demo' (a tiny random-weight model). 'relay doctor' shows what was probed.")
 	}
 	for _, b := range backends {
 		how := "configured"
@@ -74,6 +74,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 			how = "detected"
 		}
 		fmt.Fprintf(stderr, "backend: %s (%s, %s, %s) %d model(s)\n", b.Name, b.Kind, how, b.BaseURL, len(b.Models))
+		if b.Problem != "" {
+			fmt.Fprintf(stderr, "  problem: %s\n", b.Problem)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -149,8 +149,8 @@ func TestEngineBehindBothSDKs(t *testing.T) {
 				Name, Status, SHA256 string
 			} `json:"weights_verified_at_start"`
 			Children []struct {
-				Name      string
-				NoNetwork bool
+				Name      string `json:"name"`
+				NoNetwork bool   `json:"no_network"`
 			} `json:"children"`
 		} `json:"engine"`
 	}

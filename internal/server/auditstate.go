@@ -90,9 +90,11 @@ type listenState struct {
 }
 
 type backendState struct {
-	Name     string `json:"name"`
-	Kind     string `json:"kind"`
-	Loopback bool   `json:"loopback"`
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Network is where requests to the backend travel: "loopback",
+	// "remote" (TLS to another host) or "none" (a socketpair to a child).
+	Network  string `json:"network"`
 	Detected bool   `json:"detected"`
 	Models   int    `json:"models"`
 }
@@ -141,11 +143,16 @@ func (s *Server) auditState(w http.ResponseWriter, r *http.Request) {
 	}
 	var bs []backendState
 	for _, b := range s.backends.Infos {
-		loop := false
+		network := "remote"
 		if u, err := url.Parse(b.BaseURL); err == nil {
-			loop = config.IsLoopbackHost(u.Hostname())
+			switch {
+			case u.Scheme == "socketpair":
+				network = "none"
+			case config.IsLoopbackHost(u.Hostname()):
+				network = "loopback"
+			}
 		}
-		bs = append(bs, backendState{Name: b.Name, Kind: b.Kind, Loopback: loop, Detected: b.Detected, Models: len(b.Models)})
+		bs = append(bs, backendState{Name: b.Name, Kind: b.Kind, Network: network, Detected: b.Detected, Models: len(b.Models)})
 	}
 	doc["backends"] = bs
 	doc["protections"] = measure.Protections()

@@ -17,8 +17,9 @@ import (
 
 // NoBackendMessage tells the user how to give the relay somewhere to send
 // requests.
-const NoBackendMessage = "no inference backend is available: start a local engine on its usual port " +
-	"(Ollama 11434, LM Studio 1234, llama.cpp server 8080, vLLM 8000) and restart the relay, " +
+const NoBackendMessage = "no inference backend is available: point the embedded engine at a GGUF model " +
+	"([[model]] name/path in the config; 'relay demo' writes a tiny test model; an Ollama model store is found by itself), " +
+	"or start a local engine on its usual port (Ollama 11434, LM Studio 1234, llama.cpp server 8080, vLLM 8000) and restart the relay, " +
 	"or add a [[backend]] to the config file; 'relay doctor' shows what was found"
 
 // Start resolves p.Model to a backend and starts the request there. The

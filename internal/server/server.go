@@ -161,6 +161,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 					s.fail(sw, r, logic.ErrInternal, "the relay failed while handling this request")
 				}
 			}
+			if isProbe(r) {
+				return
+			}
 			s.log.Info("request", "method", method(r.Method), "path_template", template(r.URL.Path), "status", sw.code(), "duration_ms", time.Since(start).Milliseconds())
 		}()
 		if !s.hostAllowed(r.Host) {
