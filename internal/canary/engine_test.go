@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
@@ -98,49 +96,7 @@ path = %q
 	// A bare environment, as in startRelay.
 	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "xdg")}
 
-	var keyOut, keyErr bytes.Buffer
-	kc := exec.Command(relayBin, "keys", "--config", cfgPath, "--state-dir", state, "--name", "canary-engine", "create")
-	kc.Env, kc.Stdout, kc.Stderr = env, &keyOut, &keyErr
-	if err := kc.Run(); err != nil {
-		t.Fatalf("relay keys create: %v\n%s", err, keyErr.Bytes())
-	}
-	key := strings.TrimSpace(keyOut.String())
-	if !strings.HasPrefix(key, "relay-") {
-		t.Fatalf("relay keys create printed %q, not a key", key)
-	}
-
-	h := &relayProc{
-		Key: key, StateDir: state,
-		HTTP:    &http.Client{Timeout: 20 * time.Second},
-		stdout:  &syncBuffer{},
-		stderr:  &syncBuffer{},
-		keysOut: append(keyOut.Bytes(), keyErr.Bytes()...),
-		exited:  make(chan struct{}),
-	}
-	h.cmd = exec.Command(relayBin, "serve", "--config", cfgPath, "--state-dir", state, "--listen", "127.0.0.1:0", "--no-detect")
-	h.cmd.Env, h.cmd.Stdout, h.cmd.Stderr = env, h.stdout, h.stderr
-	if err := h.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		h.exitErr = h.cmd.Wait()
-		close(h.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-h.exited:
-			return
-		default:
-		}
-		_ = h.cmd.Process.Kill()
-		select {
-		case <-h.exited:
-		case <-time.After(10 * time.Second):
-			t.Error("the relay did not die after SIGKILL")
-		}
-	})
-	h.URL = h.waitServing(t)
-	return h
+	return launchRelay(t, cfgPath, state, env, "canary-engine")
 }
 
 // engineRecords counts, in order, the audit records the test expects with

@@ -116,10 +116,19 @@ models = ["claude-standin"]
 	// provider keys) reaches the child.
 	env := []string{"HOME=" + dir, "XDG_CONFIG_HOME=" + filepath.Join(dir, "xdg"), upstreamKeyEnv + "=" + upstreamKey}
 
+	h := launchRelay(t, cfgPath, state, env, "canary-suite")
+	h.OpenAI, h.Anthropic = oa, an
+	return h
+}
+
+// launchRelay creates an API key with `relay keys create` and starts `relay
+// serve` on the given config as a child with env, stdout and stderr
+// captured, killed at the end of the test; it returns once the relay
+// answers.
+func launchRelay(t *testing.T, cfgPath, state string, env []string, keyName string) *relayProc {
+	t.Helper()
 	var keyOut, keyErr bytes.Buffer
-	// The flags go before the subcommand: after it, `relay keys` reads
-	// only --name (the config is loaded before they are parsed).
-	kc := exec.Command(relayBin, "keys", "--config", cfgPath, "--state-dir", state, "--name", "canary-suite", "create")
+	kc := exec.Command(relayBin, "keys", "--config", cfgPath, "--state-dir", state, "--name", keyName, "create")
 	kc.Env, kc.Stdout, kc.Stderr = env, &keyOut, &keyErr
 	if err := kc.Run(); err != nil {
 		t.Fatalf("relay keys create: %v\n%s", err, keyErr.Bytes())
@@ -130,7 +139,7 @@ models = ["claude-standin"]
 	}
 
 	h := &relayProc{
-		Key: key, StateDir: state, OpenAI: oa, Anthropic: an,
+		Key: key, StateDir: state,
 		HTTP:    &http.Client{Timeout: 20 * time.Second},
 		stdout:  &syncBuffer{},
 		stderr:  &syncBuffer{},
