@@ -8,34 +8,20 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/engine"
 	"github.com/inference-relay/relay/internal/engine/child"
 	"github.com/inference-relay/relay/internal/gguf"
 )
 
-// engineFD is where the relay hands the engine child its socket.
-const engineFD = 3
-
 // cmdEngine is the embedded engine's child process. The relay starts it
 // itself (internal/provider/engine); it is not meant to be run by hand.
-func cmdEngine(args []string, _ io.Reader, _, stderr io.Writer) error {
-	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	libDir := fs.String("lib-dir", "", "directory of the verified llama.cpp libraries")
-	if err := fs.Parse(args); err != nil {
-		return usageErr("engine: %v", err)
+func cmdEngine(args []string, _ io.Reader, _, _ io.Writer) error {
+	err := child.RunArgs(args, child.Options{})
+	if errors.Is(err, child.ErrUsage) {
+		return usageErr("%v", err)
 	}
-	if *libDir == "" || fs.NArg() != 0 {
-		return usageErr("engine: internal command: the relay starts it with --lib-dir")
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(engineFD, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFSOCK {
-		return usageErr("engine: internal command: the relay starts it with its socket as descriptor 3; it is not meant to be run by hand")
-	}
-	return child.Run(os.NewFile(engineFD, "relay-engine-socket"), child.Options{LibDir: *libDir})
+	return err
 }
 
 // demoModel is the generated model's file name in <state dir>/models.

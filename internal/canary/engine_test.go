@@ -16,8 +16,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
 
-	"github.com/inference-relay/relay/internal/config"
-	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/enginetest"
 	"github.com/inference-relay/relay/internal/gguf"
 )
 
@@ -37,25 +36,6 @@ const (
 	// tiny model runs to its token limit (it almost never ends its turn).
 	engineMaxTokens = 8
 )
-
-// engineLibDir returns the directory of the llama.cpp libraries, or skips
-// the test when they are not installed (and fails it under CI, where
-// scripts/setup-llama installs them).
-func engineLibDir(t *testing.T) string {
-	t.Helper()
-	lib := os.Getenv("RELAY_LLAMA_LIBS")
-	if lib == "" {
-		lib = engine.LibDir(config.DefaultStateDir(), false)
-	}
-	if _, err := os.Stat(filepath.Join(lib, engine.Manifest)); err != nil {
-		msg := fmt.Sprintf("llama.cpp libraries not installed in %s: run scripts/setup-llama (or set RELAY_LLAMA_LIBS)", lib)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return lib
-}
 
 // startEngineRelay is startRelay for the engine: no stand-ins, a config
 // with [engine] and one [[model]] (a tiny GGUF generated here), an API key
@@ -117,7 +97,7 @@ func TestEngineWritesNoCanary(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the engine child runs sandboxed on Linux only")
 	}
-	h := startEngineRelay(t, engineLibDir(t))
+	h := startEngineRelay(t, enginetest.LibDir(t))
 	var reg registry
 	var recs engineRecords
 	for _, p := range []struct {

@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,7 +13,7 @@ import (
 
 	"github.com/inference-relay/relay"
 	"github.com/inference-relay/relay/internal/config"
-	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/enginetest"
 	"github.com/inference-relay/relay/internal/gguf"
 )
 
@@ -24,26 +22,8 @@ import (
 // (fails under CI, where scripts/setup-llama installs them).
 func withEngine(t *testing.T) func(*relay.Config) {
 	t.Helper()
-	lib := os.Getenv("RELAY_LLAMA_LIBS")
-	if lib == "" {
-		lib = engine.LibDir(config.DefaultStateDir(), false)
-	}
-	if _, err := os.Stat(filepath.Join(lib, engine.Manifest)); err != nil {
-		msg := fmt.Sprintf("llama.cpp libraries not installed in %s: run scripts/setup-llama", lib)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gguf.TinyLlama(f, 1, gguf.TinyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	lib := enginetest.LibDir(t)
+	path := enginetest.TinyModel(t, 1, gguf.TinyOptions{})
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

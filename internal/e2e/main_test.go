@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"flag"
 	"os"
 	"testing"
 
@@ -13,12 +12,7 @@ import (
 // TestMain serves as that child, exactly as `relay engine` does.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "engine" {
-		fs := flag.NewFlagSet("engine", flag.ContinueOnError)
-		lib := fs.String("lib-dir", "", "")
-		if fs.Parse(os.Args[2:]) != nil {
-			os.Exit(2)
-		}
-		if err := child.Run(os.NewFile(3, "engine-socket"), child.Options{LibDir: *lib}); err != nil {
+		if err := child.RunArgs(os.Args[2:], child.Options{}); err != nil {
 			os.Exit(1)
 		}
 		os.Exit(0)

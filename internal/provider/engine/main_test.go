@@ -5,18 +5,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/content"
-	eng "github.com/inference-relay/relay/internal/engine"
 	"github.com/inference-relay/relay/internal/engine/child"
+	"github.com/inference-relay/relay/internal/engine/enginetest"
 	"github.com/inference-relay/relay/internal/gguf"
 	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/provider"
@@ -30,12 +27,7 @@ import (
 // enabled. So the tests need no prior `go build ./cmd/relay`.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "engine" {
-		fs := flag.NewFlagSet("engine", flag.ContinueOnError)
-		lib := fs.String("lib-dir", "", "")
-		if fs.Parse(os.Args[2:]) != nil {
-			os.Exit(2)
-		}
-		if err := child.Run(os.NewFile(3, "engine-socket"), child.Options{LibDir: *lib, AllowProbe: true}); err != nil {
+		if err := child.RunArgs(os.Args[2:], child.Options{AllowProbe: true}); err != nil {
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -44,21 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 // libDir returns the installed libraries, or skips (fails under CI).
-func libDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("RELAY_LLAMA_LIBS")
-	if dir == "" {
-		dir = eng.LibDir(config.DefaultStateDir(), false)
-	}
-	if _, err := os.Stat(filepath.Join(dir, eng.Manifest)); err != nil {
-		msg := fmt.Sprintf("llama.cpp libraries not installed in %s: run scripts/setup-llama (or set RELAY_LLAMA_LIBS)", dir)
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
-}
+func libDir(t *testing.T) string { return enginetest.LibDir(t) }
 
 // tinyModel writes a tiny random model and verifies it (trust on first
 // use in a temp state dir).
