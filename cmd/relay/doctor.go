@@ -12,6 +12,8 @@ import (
 	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/detect"
 	"github.com/inference-relay/relay/internal/egress"
+	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/weights"
 )
 
 func cmdDoctor(args []string, stdout, stderr io.Writer) error {
@@ -82,12 +84,44 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "  %-9s %s %s  %s\n", b.Name, b.Kind, b.BaseURL, status)
 	}
+	fmt.Fprintln(stdout, "embedded engine:")
+	libDir := cfg.Engine.LibDir
+	if libDir == "" {
+		libDir = engine.LibDir(cfg.StateDir, false)
+	}
+	libsOK := engine.VerifyLibs(libDir) == nil
+	if libsOK {
+		fmt.Fprintf(stdout, "  llama.cpp %s libraries: verified in %s\n", engine.Release, libDir)
+	} else {
+		fmt.Fprintf(stdout, "  llama.cpp libraries: not installed or not verified in %s — run scripts/setup-llama\n", libDir)
+	}
+	wc := weights.Config{Ollama: cfg.Engine.Ollama == nil || *cfg.Engine.Ollama, OllamaDir: cfg.Engine.OllamaDir}
+	for _, m := range cfg.Models {
+		wc.Models = append(wc.Models, weights.ModelConfig{Name: m.Name, Path: m.Path, SHA256: m.SHA256})
+	}
+	models, derr := weights.Discover(wc)
+	for _, m := range models {
+		fmt.Fprintf(stdout, "  model %-20s %s (hashed at every start)\n", m.Name, m.Path)
+	}
+	if derr != nil {
+		fmt.Fprintf(stdout, "  problem: %v\n", derr)
+		problems++
+	}
+	if len(models) == 0 {
+		fmt.Fprintln(stdout, "  no model: add [[model]] name/path to the config, or try 'relay demo'")
+	} else if !libsOK {
+		problems++ // models to serve, and nothing to serve them with
+	}
 	usable := len(found) + len(cfg.Backends)
 	if cfg.Autodetect != nil && !*cfg.Autodetect {
 		usable = len(cfg.Backends)
 	}
+	if libsOK {
+		usable += len(models)
+	}
 	if usable == 0 {
 		fmt.Fprintln(stdout, "\nNo backend: inference calls will answer 503. To add one, either")
+		fmt.Fprintln(stdout, "  - name a GGUF model for the embedded engine ([[model]] name = \"…\", path = \"…\"; scripts/setup-llama once), or")
 		fmt.Fprintln(stdout, "  - start a local engine (e.g. 'ollama serve', 'llama-server -m model.gguf') and restart the relay, or")
 		fmt.Fprintln(stdout, "  - add to the config file:")
 		fmt.Fprintln(stdout, "      [[backend]]\n      name = \"anthropic\"\n      kind = \"anthropic\"   # key read from ANTHROPIC_API_KEY")
