@@ -198,7 +198,7 @@ func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *cont
 	out := f.stream(&deadlineWriter{ResponseWriter: w, d: s.cfg.WriteTimeout.Duration}, f.newID(), o.params, st.Status())
 	// With a session the reply is also assembled, to be stored.
 	var c *content.Collector
-	if r != nil && o.params.Session != "" {
+	if o.params.Session != "" {
 		c = &content.Collector{}
 		defer func() { m := c.Message(); m.Wipe() }()
 	}
