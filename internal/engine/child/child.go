@@ -24,11 +24,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/inference-relay/relay/internal/egress"
 	"github.com/inference-relay/relay/internal/engine"
 	"github.com/inference-relay/relay/internal/engine/child/ipc"
 	"github.com/inference-relay/relay/internal/sandbox"
@@ -162,9 +162,13 @@ func (s *server) handle(f ipc.Frame) error {
 	return nil
 }
 
-// probe dials addr over TCP and reports whether it connected.
+// probe dials addr over TCP and reports whether it connected. It dials
+// through egress, like every connection of the relay; with no policy, so
+// that only the child's network namespace decides.
 func probe(addr string) *ipc.Error {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := egress.New(nil).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return &ipc.Error{Code: ipc.CodeInternal, Msg: err.Error()}
 	}
