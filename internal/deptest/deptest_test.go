@@ -169,7 +169,7 @@ func TestNothingImportsCmd(t *testing.T) {
 // internal/egress or internal/sandbox, where policy is enforced.
 func TestOnlyEgressDialsOnlySandboxSpawns(t *testing.T) {
 	_, files := pkgs(t)
-	dial := regexp.MustCompile(`\bnet\.Dial|\bDialContext\(|http\.DefaultClient|http\.DefaultTransport|\bhttp\.(Get|Post|Head|PostForm)\(|&http\.Transport\{|\btls\.Dial`)
+	dial := regexp.MustCompile(`\bnet\.Dial|\bnet\.Dialer\b|http\.DefaultClient|http\.DefaultTransport|\bhttp\.(Get|Post|Head|PostForm)\(|&http\.Transport\{|\btls\.Dial`)
 	spawn := regexp.MustCompile(`\bexec\.Command|\bos\.StartProcess|\bsyscall\.(ForkExec|Exec)\b`)
 	var bad []string
 	for pkg, fs := range files {
