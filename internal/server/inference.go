@@ -181,7 +181,11 @@ func (s *Server) collectReply(w http.ResponseWriter, f front, o *outcome, r *con
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout.Duration))
 	if err := f.respond(w, f.newID(), o.params, r, msg, st.Status()); err != nil {
 		o.fail(logic.ErrCanceled, 499)
+		return
 	}
+	// Send the response now: the audit record and the wipes run after
+	// this handler returns, and the client need not wait for them.
+	_ = http.NewResponseController(w).Flush()
 }
 
 func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *content.Request, st provider.Stream, commit committer) {

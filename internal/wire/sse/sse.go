@@ -30,8 +30,9 @@ type Reader struct {
 	name []byte
 }
 
-// NewReader reads events from r.
-func NewReader(r io.Reader) *Reader { return &Reader{s: bufio.NewReaderSize(r, 32<<10)} }
+// NewReader reads events from r. The buffer starts small (most events are
+// a few hundred bytes); longer lines are assembled across reads.
+func NewReader(r io.Reader) *Reader { return &Reader{s: bufio.NewReaderSize(r, 4<<10)} }
 
 // Next returns the next event with data. Comments, retry and id fields are
 // skipped. At end of input it returns io.EOF, or io.ErrUnexpectedEOF when an
