@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/inference-relay/relay"
@@ -53,7 +54,7 @@ func (t Target) Request(stream bool) loadgen.Request {
 		body += `,"stream":true`
 	}
 	body += "}"
-	return loadgen.Request{URL: t.URL, Header: t.Header, Body: []byte(body), Stream: stream}
+	return loadgen.Request{URL: t.URL, Header: t.Header, Body: []byte(body), Stream: stream, Client: t.Client}
 }
 
 // Env is the stand-in upstream and the three targets in front of it.
@@ -95,13 +96,13 @@ func Start(o Options) (env *Env, err error) {
 		}
 	}()
 
-	upURL, err := e.serve(sopenai.New(sopenai.Options{Latency: o.UpstreamLatency}))
+	upURL, err := e.serve(partUpstream, sopenai.New(sopenai.Options{Latency: o.UpstreamLatency}))
 	if err != nil {
 		return nil, fmt.Errorf("stand-in: %w", err)
 	}
 	e.Direct = Target{Name: Direct, URL: upURL + "/v1/chat/completions"}
 
-	proxyURL, err := e.serve(reverseProxy(upURL))
+	proxyURL, err := e.serve(Proxy, reverseProxy(upURL))
 	if err != nil {
 		return nil, fmt.Errorf("proxy: %w", err)
 	}
@@ -160,32 +161,55 @@ func (e *Env) startRelay(upstream string) (string, string, error) {
 		return "", "", err
 	}
 	off := false
-	r, err := relay.New(relay.Config{
-		Listen:     []string{ln.Addr().String()},
-		StateDir:   dir,
-		Autodetect: &off,
-		Backends:   []relay.Backend{{Name: "standin", Kind: "openai-compatible", BaseURL: upstream + "/v1"}},
+	var r *relay.Client
+	// Built on a goroutine of its own carrying the relay's profile label,
+	// so that the goroutines it starts (the audit chain's syncer) are
+	// attributed to it in a CPU profile, and the caller's labels stay.
+	built := make(chan struct{})
+	go pprof.Do(context.Background(), pprof.Labels(ProfileLabel, Relay), func(context.Context) {
+		defer close(built)
+		r, err = relay.New(relay.Config{
+			Listen:     []string{ln.Addr().String()},
+			StateDir:   dir,
+			Autodetect: &off,
+			Backends:   []relay.Backend{{Name: "standin", Kind: "openai-compatible", BaseURL: upstream + "/v1"}},
+		})
 	})
+	<-built
 	if err != nil {
 		ln.Close()
 		return "", "", err
 	}
 	e.closers = append(e.closers, func() { r.Close() })
-	return e.serveOn(ln, r.Handler()), key, nil
+	return e.serveOn(Relay, ln, r.Handler()), key, nil
 }
 
+// ProfileLabel is the pprof label that tells, in a CPU profile of a run,
+// which part of the environment a sample belongs to: "loadgen",
+// "upstream", "proxy" or "relay" (see `go tool pprof -tags`). Samples
+// without it are the runtime's own (background GC, scheduler).
+const ProfileLabel = "part"
+
+// The parts that are not targets.
+const (
+	partLoadgen  = "loadgen"
+	partUpstream = "upstream"
+)
+
 // serve serves h on a new loopback listener and returns its base URL.
-func (e *Env) serve(h http.Handler) (string, error) {
+func (e *Env) serve(part string, h http.Handler) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	return e.serveOn(ln, h), nil
+	return e.serveOn(part, ln, h), nil
 }
 
 // serveOn serves h on ln with the same server settings for every target
-// (those the relay's own Serve uses).
-func (e *Env) serveOn(ln net.Listener, h http.Handler) string {
+// (those the relay's own Serve uses). The serving goroutine carries the
+// part's profile label, and so do the goroutines it starts: connections,
+// handlers, and the outbound transport's dialers and readers.
+func (e *Env) serveOn(part string, ln net.Listener, h http.Handler) string {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -194,12 +218,12 @@ func (e *Env) serveOn(ln net.Listener, h http.Handler) string {
 		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	done := make(chan struct{})
-	go func() {
+	go pprof.Do(context.Background(), pprof.Labels(ProfileLabel, part), func(context.Context) {
 		defer close(done)
 		// Serve fails only on a listener error; requests to it then fail
 		// and the load generator counts them.
 		_ = hs.Serve(ln)
-	}()
+	})
 	e.closers = append(e.closers, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -26,13 +28,23 @@ type Config struct {
 	// (default all three; proxy and relay are needed for the ratio).
 	SearchTargets []string
 	SkipMax       bool
+	// Cost is the CPU-per-request phase (skipped when Cost.Rate is 0).
+	Cost CostConfig
 	// Progress receives a line per phase (nil: none).
 	Progress io.Writer
 }
 
 // Run starts an environment, measures latency (non-streaming and
-// streaming) and maximum rates, and summarises.
-func Run(ctx context.Context, cfg Config) (*Summary, error) {
+// streaming), CPU per request and maximum rates, and summarises. The load
+// generator's goroutines carry the profile label "loadgen".
+func Run(ctx context.Context, cfg Config) (s *Summary, err error) {
+	pprof.Do(ctx, pprof.Labels(ProfileLabel, partLoadgen), func(ctx context.Context) {
+		s, err = run(ctx, cfg)
+	})
+	return s, err
+}
+
+func run(ctx context.Context, cfg Config) (*Summary, error) {
 	progress := func(format string, a ...any) {
 		if cfg.Progress != nil {
 			fmt.Fprintf(cfg.Progress, format+"\n", a...)
@@ -54,22 +66,36 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		}
 		s.addLatency(stream, lat)
 	}
+	if cfg.Cost.Rate > 0 {
+		progress("cpu per request: non-streaming, each target alone at %.0f req/s for %v", cfg.Cost.Rate, cfg.Cost.Duration)
+		cost, ok, err := MeasureCost(ctx, env.Targets(), false, cfg.Cost)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			s.addCost(cfg.Cost, cost)
+		}
+	}
 	if !cfg.SkipMax {
 		names := cfg.SearchTargets
 		if len(names) == 0 {
 			names = []string{Direct, Proxy, Relay}
 		}
+		var targets []Target
 		for _, name := range names {
 			t, ok := env.Target(name)
 			if !ok {
 				return nil, fmt.Errorf("bench: no target %q", name)
 			}
-			progress("max rate: %s", name)
-			m, err := FindMaxRate(ctx, t, false, env.Upstream, cfg.Search)
-			if err != nil {
-				return nil, err
-			}
-			progress("max rate: %s sustains %.0f req/s (%d steps)", name, m.Max, len(m.Steps))
+			targets = append(targets, t)
+		}
+		progress("max rate: %s, steps taken in turn", strings.Join(names, ", "))
+		ms, err := FindMaxRates(ctx, targets, false, env.Upstream, cfg.Search)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			progress("max rate: %s sustains %.0f req/s (%d steps)", m.Target, m.Max, len(m.Steps))
 			s.addMax(m)
 		}
 	}

@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +29,11 @@ type Summary struct {
 		Added          map[string]AddedMS  `json:"added_ms"` // "<mode>/<target>"
 		RelayOverProxy map[string]*float64 `json:"relay_p50_over_proxy"`
 		SendLagP99MS   map[string]float64  `json:"generator_send_lag_p99_ms"`
+		// DiscardedRounds counts, per mode, rounds thrown away because the
+		// machine stalled (see LatencyConfig.MaxSendLag).
+		DiscardedRounds map[string]int `json:"discarded_stalled_rounds"`
 	} `json:"latency"`
+	Cost    *CostJSON `json:"cpu_per_request,omitempty"`
 	MaxRate struct {
 		Criteria struct {
 			MinAchievedRatio float64 `json:"min_achieved_over_offered"`
@@ -34,11 +41,17 @@ type Summary struct {
 			MaxP99MS         float64 `json:"max_p99_ms"`
 		} `json:"criteria"`
 		StepS          float64                `json:"step_s"`
+		WarmupS        float64                `json:"step_warmup_s"`
 		Targets        map[string]MaxRateJSON `json:"targets"`
 		RelayOverProxy *float64               `json:"relay_max_over_proxy"`
 	} `json:"max_rate"`
-	Verdict  Verdict `json:"verdict"`
-	Duration float64 `json:"run_s"`
+	Verdict Verdict `json:"verdict"`
+	// Warnings say why some numbers may not be trusted (a stalled
+	// machine, a ratio that could not be computed).
+	Warnings []string `json:"warnings,omitempty"`
+	Duration float64  `json:"run_s"`
+
+	maxSendLag time.Duration
 }
 
 // Machine describes where the run happened.
@@ -69,6 +82,19 @@ type AddedMS struct {
 	P99 float64 `json:"p99_ms"`
 }
 
+// CostJSON is the CPU-per-request phase: microseconds of this process's
+// CPU time per request, each target measured alone.
+type CostJSON struct {
+	RateRPS        float64            `json:"rate_rps"`
+	DurationS      float64            `json:"duration_s"`
+	Rounds         int                `json:"rounds"`
+	PerRequestUS   map[string]float64 `json:"per_request_us"`
+	AddedUS        map[string]float64 `json:"added_us"` // over direct
+	RelayOverProxy *float64           `json:"relay_added_over_proxy_added"`
+	// AllocBytes is heap bytes allocated per request (whole process).
+	AllocBytes map[string]uint64 `json:"alloc_bytes_per_request"`
+}
+
 // MaxRateJSON is one target's search.
 type MaxRateJSON struct {
 	MaxRPS float64    `json:"max_rps"`
@@ -84,6 +110,9 @@ type StepJSON struct {
 	P50MS       float64 `json:"p50_ms"`
 	P99MS       float64 `json:"p99_ms"`
 	Sustained   bool    `json:"sustained"`
+	SendLagP99  float64 `json:"generator_send_lag_p99_ms"`
+	// ErrorKinds counts failed requests by kind ("timeout", "status 502", ...).
+	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
 }
 
 // Verdict says whether each target is met. A nil value means it could not
@@ -121,12 +150,18 @@ func newSummary(env *Env, cfg Config) *Summary {
 	s.Latency.Added = map[string]AddedMS{}
 	s.Latency.RelayOverProxy = map[string]*float64{}
 	s.Latency.SendLagP99MS = map[string]float64{}
+	s.Latency.DiscardedRounds = map[string]int{}
+	s.maxSendLag = cfg.Latency.MaxSendLag
+	if s.maxSendLag <= 0 {
+		s.maxSendLag = 10 * time.Millisecond
+	}
 	search := cfg.Search
 	search.defaults(env.Upstream)
 	s.MaxRate.Criteria.MinAchievedRatio = search.MinAchieved
 	s.MaxRate.Criteria.MaxErrorRate = search.MaxErrorRate
 	s.MaxRate.Criteria.MaxP99MS = ms(search.MaxP99)
 	s.MaxRate.StepS = search.Step.Seconds()
+	s.MaxRate.WarmupS = search.Warmup.Seconds()
 	s.MaxRate.Targets = map[string]MaxRateJSON{}
 	s.Verdict.P50RatioTarget = TargetP50Ratio
 	s.Verdict.MaxRatioTarget = TargetMaxRatio
@@ -147,8 +182,16 @@ func (s *Summary) addLatency(stream bool, lat map[string]*Latency) {
 		}
 		return l.Full
 	}
-	for name, l := range lat {
+	for _, name := range []string{Direct, Proxy, Relay} {
+		l, ok := lat[name]
+		if !ok {
+			continue
+		}
 		s.Latency.SendLagP99MS[mode+"/"+name] = ms(l.SendLagP99)
+		s.Latency.DiscardedRounds[mode] = l.Discarded
+		if l.SendLagP99 > s.maxSendLag {
+			s.warn(fmt.Sprintf("latency, %s, %s: the load generator fell %.1f ms behind its schedule (p99): the machine stalled; re-run when it is quiet", mode, name, ms(l.SendLagP99)))
+		}
 		if stream {
 			s.Latency.StreamingTTFT[name] = statsMS(l.TTFT, l.Errors)
 			s.Latency.StreamingFull[name] = statsMS(l.Full, l.Errors)
@@ -170,6 +213,9 @@ func (s *Summary) addLatency(stream bool, lat map[string]*Latency) {
 	}
 	ratio := Ratio(added[Relay].P50, added[Proxy].P50)
 	s.Latency.RelayOverProxy[mode] = ratio
+	if ratio == nil {
+		s.warn(fmt.Sprintf("latency, %s: the proxy added nothing measurable at p50, so the ratio is not judged", mode))
+	}
 	var met *bool
 	if ratio != nil {
 		met = ptr(*ratio <= TargetP50Ratio)
@@ -181,11 +227,30 @@ func (s *Summary) addLatency(stream bool, lat map[string]*Latency) {
 	}
 }
 
+func (s *Summary) addCost(cfg CostConfig, cost map[string]*Cost) {
+	c := &CostJSON{RateRPS: cfg.Rate, DurationS: cfg.Duration.Seconds(), Rounds: max(cfg.Rounds, 1),
+		PerRequestUS: map[string]float64{}, AddedUS: map[string]float64{}, AllocBytes: map[string]uint64{}}
+	us := func(d time.Duration) float64 { return round1(float64(d.Nanoseconds()) / 1000) }
+	for name, v := range cost {
+		c.PerRequestUS[name] = us(v.CPUPerRequest)
+		c.AllocBytes[name] = v.AllocPerRequest
+	}
+	if base, ok := cost[Direct]; ok {
+		for _, name := range []string{Proxy, Relay} {
+			if v, ok := cost[name]; ok {
+				c.AddedUS[name] = us(v.CPUPerRequest - base.CPUPerRequest)
+			}
+		}
+		c.RelayOverProxy = Ratio(c.AddedUS[Relay], c.AddedUS[Proxy])
+	}
+	s.Cost = c
+}
+
 func (s *Summary) addMax(m *MaxRate) {
 	j := MaxRateJSON{MaxRPS: m.Max, AtCap: m.AtCap}
 	for _, st := range m.Steps {
 		j.Steps = append(j.Steps, StepJSON{RateRPS: st.Rate, AchievedRPS: round1(st.Achieved), ErrorRate: st.ErrorRate,
-			P50MS: ms(st.P50), P99MS: ms(st.P99), Sustained: st.Sustained})
+			P50MS: ms(st.P50), P99MS: ms(st.P99), Sustained: st.Sustained, SendLagP99: ms(st.SendLagP99), ErrorKinds: nonEmpty(st.ErrorKinds)})
 	}
 	s.MaxRate.Targets[m.Target] = j
 	p, okP := s.MaxRate.Targets[Proxy]
@@ -198,9 +263,35 @@ func (s *Summary) addMax(m *MaxRate) {
 	}
 }
 
+func (s *Summary) warn(w string) {
+	if !slices.Contains(s.Warnings, w) {
+		s.Warnings = append(s.Warnings, w)
+	}
+}
+
 func (s *Summary) finish(d time.Duration) {
 	s.Machine.LoadEnd = loadavg()
 	s.Duration = round1(d.Seconds())
+	// The run itself keeps about two threads busy; a 1-minute load well
+	// above that plus the CPU count means other work was competing, which
+	// the max-rate search (one target at a time) cannot cancel out.
+	busy := float64(s.Machine.CPUs) + 1.5
+	for _, l := range []string{s.Machine.LoadStart, s.Machine.LoadEnd} {
+		if v, ok := load1(l); ok && v > busy {
+			s.warn(fmt.Sprintf("the machine was busy (1-minute load average %.2f on %d CPUs): other work competed with the run, the maximum rates above all; re-run when it is quiet", v, s.Machine.CPUs))
+			break
+		}
+	}
+}
+
+// load1 is the first (1-minute) figure of a loadavg string.
+func load1(l string) (float64, bool) {
+	f := strings.Fields(l)
+	if len(f) == 0 {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	return v, err == nil
 }
 
 // Ratio is a/b rounded to 3 decimals, or nil when b is not positive (a
@@ -210,6 +301,13 @@ func Ratio(a, b float64) *float64 {
 		return nil
 	}
 	return ptr(float64(int(a/b*1000+0.5)) / 1000)
+}
+
+func nonEmpty(m map[string]int) map[string]int {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 func round1(v float64) float64 { return float64(int(v*10+0.5)) / 10 }

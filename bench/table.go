@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -10,14 +12,15 @@ import (
 // WriteTable prints the summary for people: latencies per mode and target,
 // the added latency and its ratio, and the maximum rates.
 func (s *Summary) WriteTable(w io.Writer) {
+	defer s.writeWarnings(w)
 	m := s.Machine
 	fmt.Fprintf(w, "machine: %d CPUs (GOMAXPROCS %d) %s, %s %s; load average %s at start, %s at end\n",
 		m.CPUs, m.GOMAXPROCS, m.CPUModel, m.Go, m.OSArch, m.LoadStart, m.LoadEnd)
 	fmt.Fprintf(w, "upstream: stand-in, %.0f ms before headers, %.0f ms between chunks; every process shares these CPUs\n\n",
 		s.Upstream.LatencyMS, s.Upstream.TokenDelayMS)
 
-	fmt.Fprintf(w, "latency at %.0f req/s, %d round(s) × %.1fs per target (ms, from scheduled send)\n",
-		s.Latency.RateRPS, s.Latency.Rounds, s.Latency.DurationS)
+	fmt.Fprintf(w, "latency at %.0f req/s to each target, interleaved, %d round(s) of %.1fs (ms, from scheduled send; rounds discarded for a stalled machine: %d non-streaming, %d streaming)\n",
+		s.Latency.RateRPS, s.Latency.Rounds, s.Latency.DurationS, s.Latency.DiscardedRounds[ModeNonStreaming], s.Latency.DiscardedRounds[ModeStreamingTTFT])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "mode\ttarget\tp50\tp90\tp99\tadded p50\tadded p99\tn\terrors\t")
 	rows := []struct {
@@ -49,14 +52,28 @@ func (s *Summary) WriteTable(w io.Writer) {
 			metText(metFor(s.Verdict, mode)))
 	}
 
+	if c := s.Cost; c != nil {
+		fmt.Fprintf(w, "\ncpu per request, non-streaming, each target alone at %.0f req/s, median of %d rounds of %.1fs (µs of this process's CPU; direct = load generator + stand-in)\n",
+			c.RateRPS, c.Rounds, c.DurationS)
+		for _, name := range []string{Direct, Proxy, Relay} {
+			v, ok := c.PerRequestUS[name]
+			if !ok {
+				continue
+			}
+			added := "               "
+			if a, ok := c.AddedUS[name]; ok {
+				added = fmt.Sprintf("  added %+8.1f", a)
+			}
+			fmt.Fprintf(w, "  %-6s %8.1f%s   heap allocated %7d bytes/request\n", name, v, added, c.AllocBytes[name])
+		}
+		fmt.Fprintf(w, "relay added cpu / proxy added cpu: %s\n", ratioText(c.RelayOverProxy))
+	}
 	if len(s.MaxRate.Targets) == 0 {
 		return
 	}
 	c := s.MaxRate.Criteria
 	fmt.Fprintf(w, "\nmax sustained rate, non-streaming (steps of %.1fs; sustained = achieved ≥ %.0f%% of offered, errors < %.0f%%, p99 < %.0f ms)\n",
 		s.MaxRate.StepS, c.MinAchievedRatio*100, c.MaxErrorRate*100, c.MaxP99MS)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tmax req/s\tsteps (offered→achieved, p99 ms, ✓ sustained)\t")
 	for _, name := range []string{Direct, Proxy, Relay} {
 		t, ok := s.MaxRate.Targets[name]
 		if !ok {
@@ -64,21 +81,37 @@ func (s *Summary) WriteTable(w io.Writer) {
 		}
 		max := fmt.Sprintf("%.0f", t.MaxRPS)
 		if t.AtCap {
-			max = "≥" + max
+			max = "≥" + max + " (the cap)"
 		}
-		var steps []string
+		fmt.Fprintf(w, "  %-6s %s req/s\n", name, max)
 		for _, st := range t.Steps {
-			mark := "✗"
+			mark := "no"
 			if st.Sustained {
-				mark = "✓"
+				mark = "yes"
 			}
-			steps = append(steps, fmt.Sprintf("%.0f→%.0f %.1f%s", st.RateRPS, st.AchievedRPS, st.P99MS, mark))
+			fmt.Fprintf(w, "         offered %6.0f  achieved %8.1f  errors %5.2f%%  p50 %8.2f ms  p99 %8.2f ms  send lag p99 %7.2f ms  sustained %-3s %s\n",
+				st.RateRPS, st.AchievedRPS, st.ErrorRate*100, st.P50MS, st.P99MS, st.SendLagP99, mark, kinds(st.ErrorKinds))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", name, max, strings.Join(steps, "  "))
 	}
-	tw.Flush()
 	fmt.Fprintf(w, "relay max / proxy max: %s (target ≥ %.2f: %s)\n",
 		ratioText(s.MaxRate.RelayOverProxy), s.Verdict.MaxRatioTarget, metText(s.Verdict.MaxRatioMet))
+}
+
+// writeWarnings lists the summary's warnings, if any.
+func (s *Summary) writeWarnings(w io.Writer) {
+	for _, warning := range s.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", warning)
+	}
+}
+
+// kinds renders error counts by kind, in a stable order.
+func kinds(m map[string]int) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
 }
 
 func metFor(v Verdict, mode string) *bool {

@@ -29,6 +29,8 @@ type Request struct {
 	// Stream marks a streaming (SSE) request: time to first token is
 	// recorded too.
 	Stream bool
+	// Client sends this request (default: Config.Client).
+	Client *http.Client
 }
 
 // Config is one run's load.
@@ -51,7 +53,8 @@ type Result struct {
 	Elapsed  time.Duration
 	Achieved float64 // OK per second of Elapsed
 	// ErrorKinds counts errors by kind: "timeout", "transport",
-	// "status NNN", "no content". Never a response body.
+	// "canceled" (the run's context ended), "status NNN", "no content".
+	// Never a response body.
 	ErrorKinds map[string]int
 
 	Latency Stats // successful requests, scheduled send to end of body
@@ -85,8 +88,26 @@ type sample struct {
 // to finish or pass its deadline. Canceling ctx stops sending; the result
 // then covers what was sent, and the error is ctx's.
 func Run(ctx context.Context, req Request, cfg Config) (*Result, error) {
-	if err := CheckLoopback(req.URL); err != nil {
+	rs, err := RunEach(ctx, []Request{req}, cfg)
+	if rs == nil {
 		return nil, err
+	}
+	return rs[0], err
+}
+
+// RunEach interleaves several requests in one run: each is offered at
+// cfg.Rate, so the run sends len(reqs)×Rate requests a second, the j-th
+// going to reqs[j % len(reqs)]. Targets compared this way see the same
+// moments of whatever else the machine is doing, which a comparison of
+// runs one after the other cannot promise. Results are in reqs' order.
+func RunEach(ctx context.Context, reqs []Request, cfg Config) ([]*Result, error) {
+	if len(reqs) == 0 {
+		return nil, errors.New("loadgen: no request to send")
+	}
+	for _, r := range reqs {
+		if err := CheckLoopback(r.URL); err != nil {
+			return nil, err
+		}
 	}
 	if !(cfg.Rate > 0) || cfg.Duration <= 0 {
 		return nil, errors.New("loadgen: rate and duration must be positive")
@@ -94,11 +115,12 @@ func Run(ctx context.Context, req Request, cfg Config) (*Result, error) {
 	if cfg.Duration > MaxDuration {
 		return nil, fmt.Errorf("loadgen: duration is over the limit of %v", MaxDuration)
 	}
-	n := int(cfg.Rate * cfg.Duration.Seconds())
-	if n > MaxRequests {
+	k := len(reqs)
+	perReq := int(cfg.Rate * cfg.Duration.Seconds())
+	if perReq*k > MaxRequests {
 		return nil, fmt.Errorf("loadgen: rate × duration is over the limit of %d requests", MaxRequests)
 	}
-	n = max(n, 1)
+	n := max(perReq, 1) * k
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -107,7 +129,7 @@ func Run(ctx context.Context, req Request, cfg Config) (*Result, error) {
 	}
 
 	samples := make([]sample, n)
-	interval := float64(time.Second) / cfg.Rate
+	interval := float64(time.Second) / (cfg.Rate * float64(k))
 	var wg sync.WaitGroup
 	timer := time.NewTimer(0)
 	<-timer.C
@@ -130,10 +152,23 @@ schedule:
 			break
 		}
 		sent++
-		wg.Go(func() { samples[i] = one(ctx, cfg, req, start, at) })
+		req := reqs[i%k]
+		client := cfg.Client
+		if req.Client != nil {
+			client = req.Client
+		}
+		wg.Go(func() { samples[i] = one(ctx, client, cfg.Timeout, req, start, at) })
 	}
 	wg.Wait()
-	return summarize(cfg.Rate, samples[:sent]), err
+	out := make([]*Result, k)
+	for j := range k {
+		var mine []sample
+		for i := j; i < sent; i += k {
+			mine = append(mine, samples[i])
+		}
+		out[j] = summarize(cfg.Rate, mine)
+	}
+	return out, err
 }
 
 // idleConns sizes the connection pool for a rate: the requests in flight
@@ -145,8 +180,8 @@ func idleConns(rate float64) int {
 }
 
 // one sends one request scheduled at at and measures it.
-func one(ctx context.Context, cfg Config, req Request, start, at time.Time) sample {
-	ctx, cancel := context.WithDeadline(ctx, at.Add(cfg.Timeout))
+func one(ctx context.Context, client *http.Client, timeout time.Duration, req Request, start, at time.Time) sample {
+	ctx, cancel := context.WithDeadline(ctx, at.Add(timeout))
 	defer cancel()
 	s := sample{lag: time.Since(at)}
 	finish := func(kind string) sample {
@@ -166,7 +201,7 @@ func one(ctx context.Context, cfg Config, req Request, start, at time.Time) samp
 	if hr.Header.Get("Content-Type") == "" {
 		hr.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := cfg.Client.Do(hr)
+	resp, err := client.Do(hr)
 	if err != nil {
 		return finish(errKind(ctx, err))
 	}

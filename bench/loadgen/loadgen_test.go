@@ -139,7 +139,7 @@ func TestLatencyCountsFromTheScheduledTime(t *testing.T) {
 	defer srv.Close()
 	now := time.Now()
 	late := now.Add(-150 * time.Millisecond)
-	s := one(context.Background(), Config{Timeout: time.Second, Client: NewClient(4)}, Request{URL: srv.URL}, late, late)
+	s := one(context.Background(), NewClient(4), time.Second, Request{URL: srv.URL}, late, late)
 	if s.errKind != "" {
 		t.Fatalf("request failed: %s", s.errKind)
 	}
@@ -227,5 +227,56 @@ func TestRunStopsWhenCanceled(t *testing.T) {
 	}
 	if res == nil || res.Sent == 0 || res.Sent > 40 {
 		t.Errorf("result %+v: want the ~15 requests sent before the cancel", res)
+	}
+}
+
+func TestRunEachInterleavesTargets(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	handler := func(name string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			if name == "b" {
+				time.Sleep(30 * time.Millisecond)
+			}
+		})
+	}
+	a := httptest.NewServer(handler("a"))
+	defer a.Close()
+	b := httptest.NewServer(handler("b"))
+	defer b.Close()
+	rs, err := RunEach(context.Background(), []Request{{URL: a.URL}, {URL: b.URL}}, Config{Rate: 50, Duration: 400 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].Sent != 20 || rs[1].Sent != 20 || rs[0].OK != 20 || rs[1].OK != 20 {
+		t.Fatalf("results %+v %+v: want 20 sent and ok to each", rs[0], rs[1])
+	}
+	if rs[0].Offered != 50 || rs[1].Offered != 50 {
+		t.Errorf("offered %v and %v, want 50 each", rs[0].Offered, rs[1].Offered)
+	}
+	// Results come back in the requests' order: only b is slow.
+	if rs[0].Latency.P50 >= 30*time.Millisecond || rs[1].Latency.P50 < 30*time.Millisecond {
+		t.Errorf("p50 a %v, b %v: want a fast and b at least 30ms", rs[0].Latency.P50, rs[1].Latency.P50)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// Sends alternate 10ms apart, so arrivals alternate too (allowing a
+	// few swaps on a busy machine).
+	same := 0
+	for i := 1; i < len(order); i++ {
+		if order[i] == order[i-1] {
+			same++
+		}
+	}
+	if same > 8 {
+		t.Errorf("arrivals %v do not alternate between the targets", order)
+	}
+
+	_, err = RunEach(context.Background(), []Request{{URL: a.URL}, {URL: "http://192.0.2.1/"}}, Config{Rate: 50, Duration: 100 * time.Millisecond})
+	if !errors.Is(err, ErrNotLoopback) {
+		t.Errorf("one non-loopback target among several: err = %v, want ErrNotLoopback", err)
 	}
 }

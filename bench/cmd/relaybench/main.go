@@ -30,13 +30,17 @@ func main() {
 func run() error {
 	var cfg bench.Config
 	flag.DurationVar(&cfg.Env.UpstreamLatency, "upstream-latency", 20*time.Millisecond, "stand-in delay before response headers")
-	flag.Float64Var(&cfg.Latency.Rate, "rate", 200, "offered rate for the latency comparison, req/s")
-	flag.DurationVar(&cfg.Latency.Duration, "duration", 3*time.Second, "measured time per target per round in the latency comparison")
-	flag.DurationVar(&cfg.Latency.Warmup, "warmup", 300*time.Millisecond, "unmeasured load before each measured latency run")
-	flag.IntVar(&cfg.Latency.Rounds, "rounds", 3, "latency rounds (target order rotates each round)")
+	flag.Float64Var(&cfg.Latency.Rate, "rate", 200, "rate offered to each target in the latency comparison (targets interleaved), req/s")
+	flag.DurationVar(&cfg.Latency.Duration, "duration", 5*time.Second, "measured time per round in the latency comparison")
+	flag.DurationVar(&cfg.Latency.Warmup, "warmup", 500*time.Millisecond, "unmeasured load before each latency round")
+	flag.IntVar(&cfg.Latency.Rounds, "rounds", 2, "latency rounds (samples pooled)")
+	flag.Float64Var(&cfg.Cost.Rate, "cost-rate", 500, "rate for the CPU-per-request phase, req/s (0 skips it)")
+	flag.DurationVar(&cfg.Cost.Duration, "cost-duration", 1500*time.Millisecond, "measured time per target per round of the CPU-per-request phase")
+	flag.IntVar(&cfg.Cost.Rounds, "cost-rounds", 5, "rounds of the CPU-per-request phase (median taken)")
 	flag.Float64Var(&cfg.Search.Start, "start-rate", 100, "first rate of the max-rate search, req/s (then doubled)")
 	flag.Float64Var(&cfg.Search.Cap, "max-rate-cap", 51200, "highest rate the search tries, req/s")
 	flag.DurationVar(&cfg.Search.Step, "step", 2*time.Second, "measured time of each max-rate step")
+	flag.DurationVar(&cfg.Search.Warmup, "step-warmup", 500*time.Millisecond, "unmeasured load at the step's rate before each max-rate step")
 	flag.DurationVar(&cfg.Search.Cooldown, "cooldown", 250*time.Millisecond, "pause after each max-rate step")
 	flag.IntVar(&cfg.Search.Bisections, "bisect", 4, "bisection steps after the doubling brackets the limit")
 	flag.IntVar(&cfg.Search.Retries, "retries", 1, "retries of a failed max-rate step before it counts")
@@ -47,6 +51,7 @@ func run() error {
 	flag.Parse()
 	cfg.SearchTargets = strings.Split(*targets, ",")
 	cfg.Progress = os.Stderr
+	cfg.Cost.Warmup = cfg.Latency.Warmup
 
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
