@@ -203,9 +203,16 @@ func TestFrontSDKToolCalls(t *testing.T) {
 }
 
 // TestFrontSDKParallelToolCallsAndReasoning uses a canned upstream that
-// streams reasoning and two interleaved tool calls, as local engines do.
+// streams reasoning and two interleaved tool calls, as local engines do,
+// and answers a non-streamed request with the same reply in one piece.
 func TestFrontSDKParallelToolCallsAndReasoning(t *testing.T) {
 	canned := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), `"stream":false`) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"id":"x","object":"chat.completion","model":"local","choices":[{"index":0,"message":{"role":"assistant","content":null,"reasoning_content":"Two lookups.","tool_calls":[{"id":"call_a","type":"function","function":{"name":"lookup","arguments":"{\"query\":\"a\"}"}},{"id":"call_b","type":"function","function":{"name":"lookup","arguments":"{\"query\":\"b\"}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":7,"completion_tokens":9,"total_tokens":16}}`)
+			return
+		}
 		w.Header().Set("Content-Type", "text/event-stream")
 		for _, c := range []string{
 			`{"choices":[{"index":0,"delta":{"role":"assistant","reasoning_content":"Two lookups."}}]}`,

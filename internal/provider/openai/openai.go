@@ -29,7 +29,19 @@ import (
 )
 
 // encode is wire.EncodeUpstream; tests replace it to watch the buffer.
-var encode = wire.EncodeUpstream
+var encode = encodeFor
+
+// encodeFor asks for a stream only when the client streams: a reply the
+// client takes whole is cheaper to receive whole.
+func encodeFor(t logic.Target, p logic.Params, r *content.Request) ([]byte, error) {
+	if p.Stream {
+		return wire.EncodeUpstream(t, p, r)
+	}
+	return wire.EncodeUpstreamUnary(t, p, r)
+}
+
+// maxReplyBody caps a non-streamed reply.
+const maxReplyBody = 64 << 20
 
 // maxErrorBody caps how much of an error response is read.
 const maxErrorBody = 64 << 10
@@ -117,7 +129,11 @@ func (p *Provider) Stream(ctx context.Context, t logic.Target, params logic.Para
 	}
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
+	if params.Stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
 	p.authorize(req)
 	// The transport closes (and so wipes) the body once it is written.
 	resp, err := p.client.Do(req)
@@ -129,7 +145,20 @@ func (p *Provider) Stream(ctx context.Context, t logic.Target, params logic.Para
 		wb.Close()
 		return nil, errorFromResponse(resp)
 	}
-	return &stream{up: wire.NewUpstreamStream(resp.Body, r)}, nil
+	if params.Stream {
+		return &stream{up: wire.NewUpstreamStream(resp.Body, r)}, nil
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBody+1))
+	if err != nil {
+		clear(raw)
+		return nil, provider.AsError(err)
+	}
+	if len(raw) > maxReplyBody {
+		clear(raw)
+		return nil, provider.Errorf(logic.ErrUpstream, "the backend's reply is too large")
+	}
+	return &stream{up: wire.NewUpstreamResponse(raw, r)}, nil
 }
 
 // Models lists the backend's models (GET {base}/models).

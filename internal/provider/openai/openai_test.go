@@ -16,7 +16,6 @@ import (
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/secret"
 	standin "github.com/inference-relay/relay/internal/standin/openai"
-	wire "github.com/inference-relay/relay/internal/wire/openai"
 )
 
 func tx(s string) content.Text { return content.FromString(s) }
@@ -91,7 +90,7 @@ func TestNewValidatesConfig(t *testing.T) {
 
 func TestStreamText(t *testing.T) {
 	s, p := newStandin(t, standin.Options{APIKey: "sk-test"})
-	st, err := p.Stream(context.Background(), logic.Target{Provider: "standin", Model: "gpt-standin"}, logic.Params{}, userRequest("hello big world"))
+	st, err := p.Stream(context.Background(), logic.Target{Provider: "standin", Model: "gpt-standin"}, logic.Params{Stream: true}, userRequest("hello big world"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +126,7 @@ func TestStreamToolCallRoundTrip(t *testing.T) {
 	target := logic.Target{Provider: "standin", Model: "gpt-standin"}
 	r := userRequest("find cats")
 	r.Tools = []content.Tool{{Name: tx("search"), Description: tx("Search."), Schema: tx(`{"type":"object","properties":{"query":{"type":"string"}}}`)}}
-	st, err := p.Stream(context.Background(), target, logic.Params{}, r)
+	st, err := p.Stream(context.Background(), target, logic.Params{Stream: true}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +157,7 @@ func TestStreamToolCallRoundTrip(t *testing.T) {
 		content.Message{Role: content.RoleAssistant, Parts: []content.Part{{Kind: content.PartToolCall, ToolID: tx(deltas[0].ID), ToolName: tx("search"), Args: tx(args)}}},
 		content.Message{Role: content.RoleUser, Parts: []content.Part{{Kind: content.PartToolResult, ToolID: tx(deltas[0].ID), Text: tx("three cats")}}},
 	)
-	st, err = p.Stream(context.Background(), target, logic.Params{}, r)
+	st, err = p.Stream(context.Background(), target, logic.Params{Stream: true}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +183,7 @@ func TestStreamLimits(t *testing.T) {
 	}
 	r := userRequest("a b END c")
 	r.Stop = []content.Text{tx(" END")}
-	st, err = p.Stream(context.Background(), target, logic.Params{}, r)
+	st, err = p.Stream(context.Background(), target, logic.Params{Stream: true}, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +207,7 @@ func TestStreamFailures(t *testing.T) {
 		{"fail-500", logic.ErrUpstream, true},
 		{"fail-503", logic.ErrOverloaded, true},
 	} {
-		st, err := p.Stream(context.Background(), logic.Target{Model: tc.model}, logic.Params{}, userRequest("x"))
+		st, err := p.Stream(context.Background(), logic.Target{Model: tc.model}, logic.Params{Stream: true}, userRequest("x"))
 		if st != nil {
 			t.Errorf("%s: got a stream", tc.model)
 		}
@@ -232,7 +231,7 @@ func TestAuthorization(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, err := p.Stream(context.Background(), logic.Target{Model: "gpt-standin"}, logic.Params{}, userRequest("x"))
+		st, err := p.Stream(context.Background(), logic.Target{Model: "gpt-standin"}, logic.Params{Stream: true}, userRequest("x"))
 		if wantErr {
 			var pe *provider.Error
 			if !errors.As(err, &pe) || pe.Class != logic.ErrAuthentication {
@@ -253,7 +252,7 @@ func TestHangCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	_, err := p.Stream(ctx, logic.Target{Model: "hang"}, logic.Params{}, userRequest("x"))
+	_, err := p.Stream(ctx, logic.Target{Model: "hang"}, logic.Params{Stream: true}, userRequest("x"))
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("Stream returned after %v", time.Since(start))
 	}
@@ -268,7 +267,7 @@ func TestCancelMidStream(t *testing.T) {
 	s, p := newStandin(t, standin.Options{TokenDelay: 50 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := p.Stream(ctx, logic.Target{Model: "gpt-standin"}, logic.Params{}, userRequest("a b c d e f g h i j"))
+	st, err := p.Stream(ctx, logic.Target{Model: "gpt-standin"}, logic.Params{Stream: true}, userRequest("a b c d e f g h i j"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +287,7 @@ func TestCancelMidStream(t *testing.T) {
 func TestMidstreamErrorAndCut(t *testing.T) {
 	_, p := newStandin(t, standin.Options{})
 	for _, model := range []string{"midstream-error", "cut"} {
-		st, err := p.Stream(context.Background(), logic.Target{Model: model}, logic.Params{}, userRequest("a b c d"))
+		st, err := p.Stream(context.Background(), logic.Target{Model: model}, logic.Params{Stream: true}, userRequest("a b c d"))
 		if err != nil {
 			t.Fatalf("%s: %v", model, err)
 		}
@@ -312,7 +311,7 @@ func TestUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Stream(context.Background(), logic.Target{Model: "m"}, logic.Params{}, userRequest("x"))
+	_, err = p.Stream(context.Background(), logic.Target{Model: "m"}, logic.Params{Stream: true}, userRequest("x"))
 	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Class != logic.ErrUpstream || !pe.Retryable {
 		t.Errorf("err %v", err)
@@ -333,16 +332,16 @@ func TestRequestBodyWiped(t *testing.T) {
 	var mu sync.Mutex
 	var sent []byte
 	encode = func(tg logic.Target, pa logic.Params, r *content.Request) ([]byte, error) {
-		b, err := wire.EncodeUpstream(tg, pa, r)
+		b, err := encodeFor(tg, pa, r)
 		mu.Lock()
 		sent = b
 		mu.Unlock()
 		return b, err
 	}
-	defer func() { encode = wire.EncodeUpstream }()
+	defer func() { encode = encodeFor }()
 
 	s, p := newStandin(t, standin.Options{})
-	st, err := p.Stream(context.Background(), logic.Target{Model: "gpt-standin"}, logic.Params{}, userRequest("very private words"))
+	st, err := p.Stream(context.Background(), logic.Target{Model: "gpt-standin"}, logic.Params{Stream: true}, userRequest("very private words"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,5 +388,47 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in time")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestUnaryReply: a client that does not stream gets its reply from a
+// non-streamed upstream request, as the same deltas a stream would give.
+func TestUnaryReply(t *testing.T) {
+	s, p := newStandin(t, standin.Options{})
+	st, err := p.Stream(context.Background(), logic.Target{Model: "gpt-standin"}, logic.Params{}, userRequest("hello big world"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deltas, err := recvAll(t, st)
+	st.Close()
+	if err != io.EOF || len(deltas) != 1 || deltas[0].Kind != content.DeltaText || deltas[0].Text != "echo: hello big world" {
+		t.Fatalf("deltas %+v, err %v", deltas, err)
+	}
+	if status := st.Status(); status.Stop != logic.StopEnd || status.Usage.Input != 3 || status.Usage.Output != 4 || status.Estimated {
+		t.Errorf("status %+v", status)
+	}
+	if last := string(s.LastRequest()); !strings.Contains(last, `"stream":false`) || strings.Contains(last, "include_usage") {
+		t.Errorf("request on the wire: %s", last)
+	}
+
+	// A tool call in one piece.
+	r := userRequest("find cats")
+	r.Tools = []content.Tool{{Name: content.FromString("search"), Schema: content.FromString(`{"type":"object"}`)}}
+	st, err = p.Stream(context.Background(), logic.Target{Model: "gpt-standin"}, logic.Params{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deltas, err = recvAll(t, st)
+	st.Close()
+	if err != io.EOF || len(deltas) != 2 || deltas[0].Kind != content.DeltaToolCall || deltas[0].Name != "search" || deltas[1].Text != `{"query":"find cats"}` {
+		t.Fatalf("tool deltas %+v, err %v", deltas, err)
+	}
+	if st.Status().Stop != logic.StopToolUse {
+		t.Errorf("stop %v", st.Status().Stop)
+	}
+
+	// An upstream error status is still an error.
+	if _, err := p.Stream(context.Background(), logic.Target{Model: "fail-500"}, logic.Params{}, userRequest("x")); err == nil {
+		t.Fatal("fail-500 succeeded")
 	}
 }

@@ -20,6 +20,17 @@ var (
 // an OpenAI-compatible server. The caller owns the returned bytes, which
 // hold content: wipe them once sent.
 func EncodeUpstream(t logic.Target, p logic.Params, r *content.Request) ([]byte, error) {
+	return encodeUpstream(t, p, r, true)
+}
+
+// EncodeUpstreamUnary is EncodeUpstream for a reply in one piece (no
+// stream): what the relay asks for when its client did not stream, which
+// saves parsing a stream of chunks only to reassemble them.
+func EncodeUpstreamUnary(t logic.Target, p logic.Params, r *content.Request) ([]byte, error) {
+	return encodeUpstream(t, p, r, false)
+}
+
+func encodeUpstream(t logic.Target, p logic.Params, r *content.Request, stream bool) ([]byte, error) {
 	if t.Model == "" {
 		return nil, errNoModel
 	}
@@ -46,7 +57,11 @@ func EncodeUpstream(t logic.Target, p logic.Params, r *content.Request) ([]byte,
 			appendUser(j, m, &first)
 		}
 	}
-	j.raw(`],"stream":true,"stream_options":{"include_usage":true}`)
+	if stream {
+		j.raw(`],"stream":true,"stream_options":{"include_usage":true}`)
+	} else {
+		j.raw(`],"stream":false`)
+	}
 	if err := appendParams(j, p, r); err != nil {
 		clear(j.b)
 		return nil, err

@@ -112,6 +112,67 @@ func NewUpstreamStream(body io.ReadCloser, r *content.Request) *UpstreamStream {
 	return s
 }
 
+// completion is a non-streamed chat.completion: its message has the shape
+// of a stream chunk's delta, so one code path reads both.
+type completion struct {
+	Model   string `json:"model"`
+	Choices []struct {
+		Index        int        `json:"index"`
+		Message      chunkDelta `json:"message"`
+		FinishReason *string    `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *chunkUsage `json:"usage"`
+	Error *struct {
+		Message text            `json:"message"`
+		Type    json.RawMessage `json:"type"`
+		Code    json.RawMessage `json:"code"`
+	} `json:"error"`
+}
+
+// NewUpstreamResponse reads a whole non-streamed chat.completion body and
+// returns it as the same deltas a streamed reply would give, then io.EOF.
+// body is wiped once parsed.
+func NewUpstreamResponse(body []byte, r *content.Request) *UpstreamStream {
+	s := NewUpstreamStream(io.NopCloser(nil), r)
+	defer clear(body)
+	var c completion
+	if err := json.Unmarshal(body, &c); err != nil {
+		s.err = errBadChunk
+		return s
+	}
+	if c.Error != nil {
+		msg := capMessage(c.Error.Message.b)
+		clear(c.Error.Message.b)
+		if len(msg) == 0 {
+			msg = []byte("the backend reported an error")
+		}
+		s.err = &StreamError{Class: classForType(c.Error.Type, c.Error.Code), Msg: msg}
+		return s
+	}
+	s.st.Model = c.Model
+	if c.Usage != nil {
+		s.gotUsage = true
+		s.st.Usage.Input = c.Usage.PromptTokens
+		s.st.Usage.Output = c.Usage.CompletionTokens
+		if d := c.Usage.PromptTokensDetails; d != nil {
+			s.st.Usage.CacheRead = d.CachedTokens
+		}
+	}
+	for i := range c.Choices {
+		ch := &c.Choices[i]
+		if ch.Index != 0 {
+			continue // the relay asks for one choice
+		}
+		s.delta(&ch.Message)
+		if ch.FinishReason != nil && *ch.FinishReason != "" {
+			s.st.Stop = stopReason(*ch.FinishReason)
+		}
+	}
+	s.end()
+	s.err = io.EOF
+	return s
+}
+
 // Status reports what is known of the reply so far.
 func (s *UpstreamStream) Status() logic.Status { return s.st }
 

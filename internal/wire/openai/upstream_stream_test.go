@@ -312,3 +312,22 @@ func FuzzUpstreamStream(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUpstreamResponse: an arbitrary non-streamed body never panics, and
+// its deltas end in io.EOF or an error.
+func FuzzUpstreamResponse(f *testing.F) {
+	f.Add([]byte(`{"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":1,"completion_tokens":2}}`))
+	f.Add([]byte(`{"error":{"message":"no","type":"invalid_request_error"}}`))
+	f.Add([]byte(`{"choices":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		s := NewUpstreamResponse(body, nil)
+		for i := 0; ; i++ {
+			if i > len(body)+2 {
+				t.Fatal("more deltas than body bytes")
+			}
+			if _, err := s.Recv(); err != nil {
+				return
+			}
+		}
+	})
+}
