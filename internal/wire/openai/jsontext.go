@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/inference-relay/relay/internal/wire"
 )
 
 // text is a JSON string decoded straight into bytes. Decoding into a Go
@@ -165,8 +167,6 @@ func hex4(s []byte) (rune, bool) {
 	return r, true
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, so
 // the output is always valid JSON whatever bytes a backend or client sent.
 // U+2028 and U+2029 are escaped as encoding/json does, for JavaScript
@@ -177,52 +177,9 @@ func appendString(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
-// appendEscaped appends s escaped for the inside of a JSON string.
-func appendEscaped(dst, s []byte) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(dst, s[start:]...)
-}
+// appendEscaped appends s escaped for the inside of a JSON string (see
+// wire.AppendEscaped).
+func appendEscaped(dst, s []byte) []byte { return wire.AppendEscaped(dst, s) }
 
 // jbuf builds JSON by appending. Content enters only through text, which
 // escapes it; names and numbers the relay controls go through str and num.

@@ -141,23 +141,11 @@ func NewUpstreamResponse(body []byte, r *content.Request) *UpstreamStream {
 		return s
 	}
 	if c.Error != nil {
-		msg := capMessage(c.Error.Message.b)
-		clear(c.Error.Message.b)
-		if len(msg) == 0 {
-			msg = []byte("the backend reported an error")
-		}
-		s.err = &StreamError{Class: classForType(c.Error.Type, c.Error.Code), Msg: msg}
+		s.err = inBandError(c.Error.Message.b, c.Error.Type, c.Error.Code, "the backend reported an error")
 		return s
 	}
 	s.st.Model = c.Model
-	if c.Usage != nil {
-		s.gotUsage = true
-		s.st.Usage.Input = c.Usage.PromptTokens
-		s.st.Usage.Output = c.Usage.CompletionTokens
-		if d := c.Usage.PromptTokensDetails; d != nil {
-			s.st.Usage.CacheRead = d.CachedTokens
-		}
-	}
+	s.usage(c.Usage)
 	for i := range c.Choices {
 		ch := &c.Choices[i]
 		if ch.Index != 0 {
@@ -171,6 +159,30 @@ func NewUpstreamResponse(body []byte, r *content.Request) *UpstreamStream {
 	s.end()
 	s.err = io.EOF
 	return s
+}
+
+// inBandError turns an error object the backend sent with a 200 into a
+// *StreamError; its message (which may echo content) is moved, not copied.
+func inBandError(msg []byte, typ, code json.RawMessage, fallback string) *StreamError {
+	m := capMessage(msg)
+	clear(msg)
+	if len(m) == 0 {
+		m = []byte(fallback)
+	}
+	return &StreamError{Class: classForType(typ, code), Msg: m}
+}
+
+// usage records the token counts the backend reported, if it did.
+func (s *UpstreamStream) usage(u *chunkUsage) {
+	if u == nil {
+		return
+	}
+	s.gotUsage = true
+	s.st.Usage.Input = u.PromptTokens
+	s.st.Usage.Output = u.CompletionTokens
+	if d := u.PromptTokensDetails; d != nil {
+		s.st.Usage.CacheRead = d.CachedTokens
+	}
 }
 
 // Status reports what is known of the reply so far.
@@ -239,24 +251,12 @@ func (s *UpstreamStream) step() error {
 		return errBadChunk
 	}
 	if c.Error != nil {
-		msg := capMessage(c.Error.Message.b)
-		clear(c.Error.Message.b)
-		if len(msg) == 0 {
-			msg = []byte("the backend reported an error mid-stream")
-		}
-		return &StreamError{Class: classForType(c.Error.Type, c.Error.Code), Msg: msg}
+		return inBandError(c.Error.Message.b, c.Error.Type, c.Error.Code, "the backend reported an error mid-stream")
 	}
 	if s.st.Model == "" && c.Model != "" {
 		s.st.Model = c.Model
 	}
-	if c.Usage != nil {
-		s.gotUsage = true
-		s.st.Usage.Input = c.Usage.PromptTokens
-		s.st.Usage.Output = c.Usage.CompletionTokens
-		if d := c.Usage.PromptTokensDetails; d != nil {
-			s.st.Usage.CacheRead = d.CachedTokens
-		}
-	}
+	s.usage(c.Usage)
 	for i := range c.Choices {
 		ch := &c.Choices[i]
 		if ch.Index != 0 {
