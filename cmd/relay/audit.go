@@ -18,29 +18,18 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: relay audit verify | tail [-n N]")
 		fs.PrintDefaults()
 	}
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		fs.Usage()
-		return usageErr("audit: a subcommand is required")
-	}
-	if err := parse(fs, rest[1:], stderr); err != nil {
-		return err
-	}
-	cfg, _, err := cf.load()
+	sub, cfg, err := parseSubcommand(fs, &cf, "audit", args, stderr)
 	if err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
-		return usageErr("audit %s: unexpected argument", rest[0])
+		return usageErr("audit %s: unexpected argument", sub)
 	}
 	path := cfg.Audit.File
 	if *file != "" {
 		path = *file
 	}
-	switch rest[0] {
+	switch sub {
 	case "verify":
 		res, err := chain.Verify(path)
 		if err != nil {
@@ -66,6 +55,6 @@ func cmdAudit(args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fs.Usage()
-		return usageErr("audit: unknown subcommand %q", rest[0])
+		return usageErr("audit: unknown subcommand %q", sub)
 	}
 }

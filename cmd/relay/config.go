@@ -91,3 +91,23 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// parseSubcommand parses a command of the form `relay CMD [flags] SUB
+// [flags] [args]`: flags may come before or after the subcommand, and
+// the config is loaded only once all of them are known. It returns the
+// subcommand and the loaded config; fs.Args() are then SUB's arguments.
+func parseSubcommand(fs *flag.FlagSet, cf *configFlags, cmd string, args []string, stderr io.Writer) (string, relay.Config, error) {
+	if err := parse(fs, args, stderr); err != nil {
+		return "", relay.Config{}, err
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return "", relay.Config{}, usageErr("%s: a subcommand is required", cmd)
+	}
+	if err := parse(fs, rest[1:], stderr); err != nil {
+		return "", relay.Config{}, err
+	}
+	cfg, _, err := cf.load()
+	return rest[0], cfg, err
+}

@@ -20,20 +20,7 @@ func cmdKeys(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: relay keys create [--name NAME] | list | revoke ID")
 		fs.PrintDefaults()
 	}
-	if err := parse(fs, args, stderr); err != nil {
-		return err
-	}
-	rest := fs.Args()
-	if len(rest) == 0 {
-		fs.Usage()
-		return usageErr("keys: a subcommand is required")
-	}
-	// Flags may also follow the subcommand (relay keys create --name x);
-	// the config is loaded only once all of them are known.
-	if err := parse(fs, rest[1:], stderr); err != nil {
-		return err
-	}
-	cfg, _, err := cf.load()
+	sub, cfg, err := parseSubcommand(fs, &cf, "keys", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -41,7 +28,7 @@ func cmdKeys(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch rest[0] {
+	switch sub {
 	case "create":
 		if fs.NArg() != 0 {
 			return usageErr("keys create: unexpected argument")
@@ -75,6 +62,6 @@ func cmdKeys(args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fs.Usage()
-		return usageErr("keys: unknown subcommand %q", rest[0])
+		return usageErr("keys: unknown subcommand %q", sub)
 	}
 }
