@@ -77,7 +77,6 @@ type Config struct {
 }
 
 const (
-	ollamaRegistry  = "registry.ollama.ai"
 	ollamaModelType = "application/vnd.ollama.image.model"
 	maxManifest     = 1 << 20
 )
@@ -154,14 +153,17 @@ func configured(mc ModelConfig) (Model, error) {
 	return Model{Name: mc.Name, Path: abs, SHA256: sum, Source: SourceConfig}, nil
 }
 
-// ollama reads dir/manifests/registry.ollama.ai/library/<name>/<tag>. A
-// missing store is no error: Ollama is simply not installed.
+// ollama reads the manifests of an Ollama store:
+// dir/manifests/<registry>/<namespace>/<name>/<tag>, for every registry
+// directory present. A model of the "library" namespace is named
+// "<name>:<tag>", as Ollama names it; others "<namespace>/<name>:<tag>".
+// A missing store is no error: Ollama is simply not installed.
 func ollama(dir string) ([]Model, error) {
 	if dir == "" {
 		return nil, nil
 	}
-	lib := filepath.Join(dir, "manifests", ollamaRegistry, "library")
-	names, err := os.ReadDir(lib)
+	root := filepath.Join(dir, "manifests")
+	registries, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -170,34 +172,55 @@ func ollama(dir string) ([]Model, error) {
 	}
 	var out []Model
 	var errs []error
-	for _, n := range names {
-		if !n.IsDir() || !ollamaPart.MatchString(n.Name()) {
-			continue
-		}
-		tags, err := os.ReadDir(filepath.Join(lib, n.Name()))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("weights: ollama store: %w", err))
-			continue
-		}
-		for _, t := range tags {
-			if !t.Type().IsRegular() || !ollamaPart.MatchString(t.Name()) {
-				continue
+	for _, reg := range subdirs(root, registries) {
+		for _, ns := range subdirs(reg, readDir(reg, &errs)) {
+			for _, name := range subdirs(ns, readDir(ns, &errs)) {
+				for _, t := range readDir(name, &errs) {
+					if !t.Type().IsRegular() || !ollamaPart.MatchString(t.Name()) {
+						continue
+					}
+					path := filepath.Join(name, t.Name())
+					sum, err := modelLayer(path)
+					if err != nil {
+						errs = append(errs, fmt.Errorf("weights: ollama manifest %s: %w", path, err))
+						continue
+					}
+					model := filepath.Base(name) + ":" + t.Name()
+					if base := filepath.Base(ns); base != "library" {
+						model = base + "/" + model
+					}
+					out = append(out, Model{
+						Name:   model,
+						Path:   filepath.Join(dir, "blobs", "sha256-"+sum),
+						SHA256: sum,
+						Source: SourceOllama,
+					})
+				}
 			}
-			path := filepath.Join(lib, n.Name(), t.Name())
-			sum, err := modelLayer(path)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("weights: ollama manifest %s: %w", path, err))
-				continue
-			}
-			out = append(out, Model{
-				Name:   n.Name() + ":" + t.Name(),
-				Path:   filepath.Join(dir, "blobs", "sha256-"+sum),
-				SHA256: sum,
-				Source: SourceOllama,
-			})
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// readDir lists dir, noting a failure in errs.
+func readDir(dir string, errs *[]error) []os.DirEntry {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("weights: ollama store: %w", err))
+	}
+	return ents
+}
+
+// subdirs returns the paths of the entries of dir that are directories
+// with names Ollama could have written.
+func subdirs(dir string, ents []os.DirEntry) []string {
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && ollamaPart.MatchString(e.Name()) {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
 }
 
 // modelLayer returns the hex digest of the manifest's model layer.

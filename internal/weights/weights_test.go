@@ -116,7 +116,7 @@ func fakeOllama(t *testing.T, data, named []byte) string {
 	store := t.TempDir()
 	sum := hexSum(named)
 	blobs := filepath.Join(store, "blobs")
-	man := filepath.Join(store, "manifests", "registry.ollama.ai", "library", "tiny")
+	man := filepath.Join(store, "manifests", "registry.example", "library", "tiny")
 	for _, d := range []string{blobs, man} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
@@ -153,6 +153,28 @@ func TestOllamaStore(t *testing.T) {
 	defer closeAll(rs)
 	if rs[0].Status != StatusOK || rs[0].Trust != TrustOllama {
 		t.Fatalf("result %+v", rs[0])
+	}
+
+	// A model outside the "library" namespace keeps its namespace in its
+	// name, whatever the registry directory is called.
+	other := filepath.Join(store, "manifests", "another.registry", "someone", "mini")
+	if err := os.MkdirAll(other, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := os.ReadFile(filepath.Join(store, "manifests", "registry.example", "library", "tiny", "latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "q4"), latest, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	models, _ = Discover(Config{Ollama: true, OllamaDir: store})
+	names := map[string]bool{}
+	for _, m := range models {
+		names[m.Name] = true
+	}
+	if len(models) != 2 || !names["tiny:latest"] || !names["someone/mini:q4"] {
+		t.Fatalf("models %+v", models)
 	}
 }
 
