@@ -21,7 +21,7 @@ func (c *call) messages(body []byte) {
 		return
 	}
 	if !c.wait(c.s.o.Latency) {
-		c.s.noteCanceled()
+		c.s.Cancel()
 		return
 	}
 	rep := req.plan()
@@ -134,7 +134,7 @@ func (c *call) stream(req *request, rep *reply, id string) {
 		ok = ev.send("content_block_delta", map[string]any{"index": 0, "delta": d})
 	}
 	if !ok {
-		c.s.noteCanceled()
+		c.s.Cancel()
 		return
 	}
 	switch req.Model {
@@ -151,6 +151,6 @@ func (c *call) stream(req *request, rep *reply, id string) {
 		}) &&
 		ev.send("message_stop", map[string]any{})
 	if !ok {
-		c.s.noteCanceled()
+		c.s.Cancel()
 	}
 }

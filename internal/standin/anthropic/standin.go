@@ -29,8 +29,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/inference-relay/relay/internal/standin"
 )
 
 // Options configures a Server.
@@ -44,11 +45,7 @@ type Options struct {
 // Server is the stand-in. It is safe for concurrent use.
 type Server struct {
 	o Options
-
-	mu       sync.Mutex
-	requests int
-	canceled int
-	last     []byte
+	standin.Tally
 }
 
 // New returns a stand-in server.
@@ -59,44 +56,13 @@ func New(o Options) *Server {
 	return &Server{o: o}
 }
 
-// Requests is how many requests the server has received.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// LastRequest is a copy of the body of the last request that had one.
-func (s *Server) LastRequest() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.last)
-}
-
-// Canceled is how many requests ended because the client went away before
-// the answer was complete.
-func (s *Server) Canceled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.canceled
-}
-
-func (s *Server) noteCanceled() {
-	s.mu.Lock()
-	s.canceled++
-	s.mu.Unlock()
-}
-
 // ServeHTTP routes the three endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 32<<20))
-	s.mu.Lock()
-	s.requests++
-	n := s.requests
+	n := s.Hit()
 	if len(body) > 0 {
-		s.last = body
+		s.Keep(body)
 	}
-	s.mu.Unlock()
 	reqID := fmt.Sprintf("req_standin_%06d", n)
 	w.Header().Set("request-id", reqID)
 	if err != nil {
@@ -156,14 +122,14 @@ func (c *call) magic(model string) (handled bool) {
 			if c.wait(c.s.o.Latency) {
 				writeError(c.w, c.reqID, status, "stand-in failure "+code)
 			} else {
-				c.s.noteCanceled()
+				c.s.Cancel()
 			}
 			return true
 		}
 	}
 	if model == "hang" {
 		<-c.r.Context().Done()
-		c.s.noteCanceled()
+		c.s.Cancel()
 		return true
 	}
 	return false
@@ -215,7 +181,7 @@ func (c *call) countTokens(body []byte) {
 		return
 	}
 	if !c.wait(c.s.o.Latency) {
-		c.s.noteCanceled()
+		c.s.Cancel()
 		return
 	}
 	c.w.Header().Set("Content-Type", "application/json")

@@ -20,8 +20,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/inference-relay/relay/internal/standin"
 )
 
 // Options shapes the stand-in's behaviour.
@@ -35,11 +36,7 @@ type Options struct {
 // Server is the stand-in. It is safe for concurrent use.
 type Server struct {
 	opts Options
-
-	mu       sync.Mutex
-	requests int
-	canceled int
-	last     []byte
+	standin.Tally
 }
 
 // maxBody caps a request body.
@@ -57,39 +54,9 @@ func New(o Options) *Server {
 	return &Server{opts: o}
 }
 
-// Requests is how many requests the stand-in has received, any endpoint.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
-// LastRequest is a copy of the last chat completion request body.
-func (s *Server) LastRequest() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.last...)
-}
-
-// Canceled is how many requests saw their context canceled before the
-// stand-in had finished answering.
-func (s *Server) Canceled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.canceled
-}
-
-func (s *Server) sawCancel() {
-	s.mu.Lock()
-	s.canceled++
-	s.mu.Unlock()
-}
-
 // ServeHTTP routes POST /v1/chat/completions and GET /v1/models.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests++
-	s.mu.Unlock()
+	s.Hit()
 	if s.opts.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+s.opts.APIKey {
 		writeError(w, http.StatusUnauthorized, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
 		return
@@ -129,9 +96,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "Request too large.", "invalid_request_error", "")
 		return
 	}
-	s.mu.Lock()
-	s.last = body
-	s.mu.Unlock()
+	s.Keep(body)
 
 	req, msg := parseRequest(body)
 	if msg != "" {
@@ -148,7 +113,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Model == "hang" {
 		<-ctx.Done()
-		s.sawCancel()
+		s.Cancel()
 		return
 	}
 	rep := buildReply(req)
@@ -163,7 +128,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		if ctx.Err() != nil {
-			s.sawCancel()
+			s.Cancel()
 			return false
 		}
 		return true
@@ -174,7 +139,7 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	case <-ctx.Done():
-		s.sawCancel()
+		s.Cancel()
 		return false
 	}
 }
