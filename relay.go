@@ -139,7 +139,7 @@ func New(cfg Config) (*Client, error) {
 			server.ControlFunc{Key: "engine", Fn: func() any {
 				var children []map[string]any
 				for _, ch := range sup.Children() {
-					children = append(children, map[string]any{"name": ch.Name, "pid": ch.Pid, "started": ch.Started, "no_network": ch.NoNetwork})
+					children = append(children, map[string]any{"name": ch.Name, "pid": ch.Pid, "started": ch.Started, "no_network": ch.NoNetwork, "filesystem_confined": ch.Confined})
 				}
 				return map[string]any{"weights_verified_at_start": backends.Weights, "children": children, "measured_at": time.Now().UTC()}
 			}},

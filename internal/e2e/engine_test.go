@@ -131,6 +131,7 @@ func TestEngineBehindBothSDKs(t *testing.T) {
 			Children []struct {
 				Name      string `json:"name"`
 				NoNetwork bool   `json:"no_network"`
+				Confined  bool   `json:"filesystem_confined"`
 			} `json:"children"`
 		} `json:"engine"`
 	}
@@ -140,7 +141,7 @@ func TestEngineBehindBothSDKs(t *testing.T) {
 	if len(doc.Engine.Weights) != 1 || doc.Engine.Weights[0].Status != "ok" || len(doc.Engine.Weights[0].SHA256) != 64 {
 		t.Errorf("weights %+v", doc.Engine.Weights)
 	}
-	if len(doc.Engine.Children) != 1 || !doc.Engine.Children[0].NoNetwork {
+	if len(doc.Engine.Children) != 1 || !doc.Engine.Children[0].NoNetwork || !doc.Engine.Children[0].Confined {
 		t.Errorf("children %+v", doc.Engine.Children)
 	}
 }

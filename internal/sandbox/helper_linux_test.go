@@ -111,6 +111,16 @@ func helper(mode string, args []string) int {
 			}
 		}
 		return 0
+	case "read":
+		// Prints one line per path: "ok" if it could be read, else "denied".
+		for _, a := range args {
+			if _, err := os.ReadFile(a); err != nil {
+				fmt.Println("denied")
+			} else {
+				fmt.Println("ok")
+			}
+		}
+		return 0
 	case "cat":
 		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
 			return fail(err)

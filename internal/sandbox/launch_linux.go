@@ -83,12 +83,19 @@ func (l *launch) run(ctx context.Context, s *Supervisor) (*Child, error) {
 	argv := append([]string{l.spec.Path}, l.spec.Args...)
 	userNS := os.Geteuid() != 0
 	attr := &os.ProcAttr{Dir: dir, Env: env, Files: files, Sys: attrs(l.spec.NoNetwork, userNS)}
-	proc, err := s.spawn(ctx, path, argv, attr)
+	done := make(chan struct{})
+	spawn := func() (*os.Process, error) {
+		if l.spec.Filesystem != nil {
+			return s.spawnConfined(ctx, path, argv, attr, l.fsRules(dir, files), done)
+		}
+		return s.spawn(ctx, path, argv, attr)
+	}
+	proc, err := spawn()
 	if err != nil && l.spec.NoNetwork && !userNS && errors.Is(err, syscall.EPERM) {
 		// Root without CAP_SYS_ADMIN (a container): a user namespace may
 		// still be allowed to own a network namespace.
 		attr.Sys = attrs(true, true)
-		proc, err = s.spawn(ctx, path, argv, attr)
+		proc, err = spawn()
 	}
 	if err != nil {
 		if l.spec.NoNetwork && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
@@ -100,9 +107,9 @@ func (l *launch) run(ctx context.Context, s *Supervisor) (*Child, error) {
 	c := &Child{
 		sup:    s,
 		proc:   proc,
-		info:   Info{Name: l.spec.Name, Pid: proc.Pid, Started: time.Now(), NoNetwork: l.spec.NoNetwork},
+		info:   Info{Name: l.spec.Name, Pid: proc.Pid, Started: time.Now(), NoNetwork: l.spec.NoNetwork, Confined: l.spec.Filesystem != nil},
 		stderr: newRing(l.spec.stderrCap()),
-		done:   make(chan struct{}),
+		done:   done,
 		dir:    l.tmpDir,
 		stdin:  l.stdinW,
 	}

@@ -10,7 +10,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -823,5 +825,49 @@ func TestNoNetworkFailsClosed(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "cannot create the network namespace") {
 		t.Errorf("Start error: %q", stderr.String())
+	}
+}
+
+// TestFilesystemConfined: a child started with Filesystem rules can read
+// what they allow and an inherited file, and nothing else — while the
+// relay's own threads keep their access.
+func TestFilesystemConfined(t *testing.T) {
+	s := newSup(t)
+	allowed, other := t.TempDir(), t.TempDir()
+	for _, d := range []string{allowed, other} {
+		if err := os.WriteFile(filepath.Join(d, "f"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(other, "inherited"), []byte("y"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inherited, err := os.Open(filepath.Join(other, "inherited"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inherited.Close()
+	spec := helperSpec("read", filepath.Join(allowed, "f"), filepath.Join(other, "f"), "/etc/passwd", "/proc/self/fd/3")
+	spec.ExtraFiles = []*os.File{inherited}
+	spec.Filesystem = &FSRules{
+		Read: []string{allowed, "/proc"},
+		Exec: []string{"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache"},
+	}
+	out, c := run(t, s, spec)
+	if got, want := strings.Fields(out), []string{"ok", "denied", "denied", "ok"}; !slices.Equal(got, want) {
+		t.Fatalf("confined child read %v, want %v (allowed, other, /etc/passwd, inherited fd)", got, want)
+	}
+	if !c.Info().Confined {
+		t.Error("Info does not report the confinement")
+	}
+	// The confinement bound only the child's thread: this process still reads.
+	if _, err := os.ReadFile(filepath.Join(other, "f")); err != nil {
+		t.Fatalf("the relay lost access itself: %v", err)
+	}
+	// And a child without rules reads everything, from the shared spawner.
+	spec.Filesystem = nil
+	out, _ = run(t, s, spec)
+	if got := strings.Fields(out); !slices.Equal(got, []string{"ok", "ok", "ok", "ok"}) {
+		t.Fatalf("unconfined child read %v", got)
 	}
 }

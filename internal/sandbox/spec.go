@@ -46,10 +46,23 @@ type Spec struct {
 	// (default 64 KiB, at most 16 MiB). Stderr is never written anywhere
 	// else.
 	StderrCap int
+	// Filesystem, when set, confines what the child may open (Landlock): it
+	// may read beneath Read, read and execute beneath Exec, and do anything
+	// beneath Write and its working directory; the program itself and
+	// regular files passed in ExtraFiles stay readable. Everything else is
+	// refused. Start fails if the kernel cannot enforce it.
+	Filesystem *FSRules
 	// Name labels the child in Children: a short constant such as "engine"
 	// (lowercase letters, digits, '-', '_', '.'; at most 32 bytes), never
 	// user text.
 	Name string
+}
+
+// FSRules lists the paths a confined child may use.
+type FSRules struct {
+	Read  []string
+	Exec  []string
+	Write []string
 }
 
 // Info describes a running child.
@@ -57,6 +70,9 @@ type Info struct {
 	Name    string
 	Pid     int
 	Started time.Time
+	// Confined reports that the child's filesystem access was confined
+	// (Spec.Filesystem enforced).
+	Confined bool
 	// NoNetwork reports that the child really was started in its own
 	// network namespace (it is false when Spec.NoNetwork was false).
 	NoNetwork bool

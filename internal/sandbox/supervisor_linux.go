@@ -86,6 +86,42 @@ func (s *Supervisor) spawn(ctx context.Context, path string, argv []string, attr
 	return res.proc, res.err
 }
 
+// spawnConfined starts a child whose filesystem access is confined. It
+// forks from a goroutine of its own, locked to a thread of its own, that
+// confines itself with Landlock first (a domain binds one thread and what
+// it forks, so the shared spawner cannot be used). That thread is the
+// child's parent thread for Pdeathsig, so it stays until done is closed
+// (the child has exited) or the Supervisor closes; then the goroutine
+// returns still locked, and the runtime ends the thread with it.
+func (s *Supervisor) spawnConfined(ctx context.Context, path string, argv []string, attr *os.ProcAttr, rules []fsRule, done <-chan struct{}) (*os.Process, error) {
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	reply := make(chan spawnResult, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked, on purpose
+		if err := confineThread(rules); err != nil {
+			reply <- spawnResult{nil, err}
+			return
+		}
+		markInheritedCloexec()
+		p, err := os.StartProcess(path, argv, attr)
+		reply <- spawnResult{p, err}
+		if err != nil {
+			return
+		}
+		select {
+		case <-done:
+		case <-s.quit:
+		}
+	}()
+	res := <-reply
+	return res.proc, res.err
+}
+
 // register adds c to the registry unless the Supervisor is closed.
 func (s *Supervisor) register(c *Child) bool {
 	s.mu.Lock()

@@ -37,5 +37,10 @@ func RunArgs(args []string, o Options) error {
 		return ErrUsage
 	}
 	o.LibDir = *libDir
+	// Temporary files (the loader's symlinks) go to the private working
+	// directory the relay gave this child, the one place it may write.
+	if wd, err := os.Getwd(); err == nil {
+		_ = os.Setenv("TMPDIR", wd)
+	}
 	return Run(os.NewFile(FD, "relay-engine-socket"), o)
 }

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,8 +40,9 @@ type Options struct {
 	// LibDir is the directory of llama.cpp libraries (engine.LibDir).
 	LibDir string
 	// AllowProbe enables the ipc.TProbe frame, which asks the child to
-	// dial an address: tests use it to show the child has no network. It
-	// is off in `relay engine`.
+	// dial an address, or with a "file:" prefix to read a file: tests use
+	// it to show the child has no network and no filesystem beyond what it
+	// was given. It is off in `relay engine`.
 	AllowProbe bool
 }
 
@@ -155,6 +157,9 @@ func (s *server) handle(f ipc.Frame) error {
 		if err != nil {
 			return err
 		}
+		if path, ok := strings.CutPrefix(addr, "file:"); ok {
+			return s.send(ipc.TProbeR, f.ID, probeFile(path).Encode())
+		}
 		return s.send(ipc.TProbeR, f.ID, probe(addr).Encode())
 	default:
 		return errors.Join(ipc.ErrProtocol, errors.New("unknown frame type"))
@@ -173,6 +178,14 @@ func probe(addr string) *ipc.Error {
 		return &ipc.Error{Code: ipc.CodeInternal, Msg: err.Error()}
 	}
 	c.Close()
+	return &ipc.Error{Code: ipc.CodeOK}
+}
+
+// probeFile reads path and reports whether it could.
+func probeFile(path string) *ipc.Error {
+	if _, err := os.ReadFile(path); err != nil {
+		return &ipc.Error{Code: ipc.CodeInternal, Msg: "not readable"}
+	}
 	return &ipc.Error{Code: ipc.CodeOK}
 }
 

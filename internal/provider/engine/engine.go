@@ -177,6 +177,7 @@ func (p *Provider) start() (*conn, error) {
 		Args:       []string{"engine", "--lib-dir", p.cfg.LibDir},
 		ExtraFiles: extra,
 		NoNetwork:  true,
+		Filesystem: childFS(p.cfg.LibDir),
 		Name:       "engine",
 	})
 	childEnd.Close()
@@ -342,5 +343,19 @@ func fromIPC(e *ipc.Error) *provider.Error {
 		return provider.Errorf(logic.ErrUnavailable, "the embedded engine could not load the model")
 	default:
 		return provider.Errorf(logic.ErrUpstream, "the embedded engine failed")
+	}
+}
+
+// childFS is all the engine child may open: its libraries (it hashes and
+// copies them into sealed memory files), the system's shared libraries and
+// dynamic loader, /proc (its own descriptors, through which it maps the
+// sealed copies and opens the model files it was handed) and the CPU
+// topology llama.cpp reads; it writes only in its private working
+// directory (the loader's symlinks). The model files themselves arrive as
+// open descriptors and stay readable; nothing else on the filesystem is.
+func childFS(libDir string) *sandbox.FSRules {
+	return &sandbox.FSRules{
+		Read: []string{libDir, "/proc", "/sys/devices/system/cpu", "/sys/fs/cgroup", "/etc/ld.so.cache", "/dev/null", "/dev/urandom"},
+		Exec: []string{"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"},
 	}
 }

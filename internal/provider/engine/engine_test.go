@@ -151,6 +151,33 @@ func TestGenerateThroughChild(t *testing.T) {
 		c.Close()
 	})
 
+	t.Run("no filesystem beyond what it was given", func(t *testing.T) {
+		outside := filepath.Join(t.TempDir(), "outside")
+		if err := os.WriteFile(outside, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for path, want := range map[string]bool{
+			outside:                                false, // a file the relay can read
+			"/etc/passwd":                          false,
+			filepath.Join(libDir(t), "SHA256SUMS"): true, // its own libraries
+		} {
+			f, err := p.cur.roundTrip(context.Background(), ipc.TProbe, ipc.EncodeString("file:"+path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := ipc.DecodeError(f.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Code == ipc.CodeOK; got != want {
+				t.Errorf("engine child reading %s: %v, want %v", path, got, want)
+			}
+		}
+		if _, err := os.ReadFile(outside); err != nil {
+			t.Fatalf("control read: %v", err)
+		}
+	})
+
 	t.Run("content never in argv or environ", func(t *testing.T) {
 		const canary = "CANARY-engine-argv-5e1d"
 		s, err := p.Stream(context.Background(), logic.Target{Model: "tiny"}, params(64, 0, 1), request(canary))
