@@ -6,28 +6,39 @@ import (
 	"net/http"
 )
 
-// messages answers POST /v1/messages.
-func (c *call) messages(body []byte) {
+// accept decodes and checks a request body, answers the magic models and
+// waits out the configured latency. It reports false when the call has
+// already been answered (or the client went away).
+func (c *call) accept(body []byte, needMaxTokens bool) (*request, bool) {
 	var req request
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeError(c.w, c.reqID, http.StatusBadRequest, "invalid JSON body")
-		return
+		return nil, false
 	}
-	if msg := req.check(true); msg != "" {
+	if msg := req.check(needMaxTokens); msg != "" {
 		writeError(c.w, c.reqID, http.StatusBadRequest, msg)
-		return
+		return nil, false
 	}
 	if c.magic(req.Model) {
-		return
+		return nil, false
 	}
 	if !c.wait(c.s.o.Latency) {
 		c.s.Cancel()
+		return nil, false
+	}
+	return &req, true
+}
+
+// messages answers POST /v1/messages.
+func (c *call) messages(body []byte) {
+	req, ok := c.accept(body, true)
+	if !ok {
 		return
 	}
 	rep := req.plan()
 	id := fmt.Sprintf("msg_standin_%06d", c.n)
 	if req.Stream {
-		c.stream(&req, &rep, id)
+		c.stream(req, &rep, id)
 		return
 	}
 	switch req.Model {

@@ -168,20 +168,8 @@ func marshal(v any) []byte {
 }
 
 func (c *call) countTokens(body []byte) {
-	var req request
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeError(c.w, c.reqID, http.StatusBadRequest, "invalid JSON body")
-		return
-	}
-	if msg := req.check(false); msg != "" {
-		writeError(c.w, c.reqID, http.StatusBadRequest, msg)
-		return
-	}
-	if c.magic(req.Model) {
-		return
-	}
-	if !c.wait(c.s.o.Latency) {
-		c.s.Cancel()
+	req, ok := c.accept(body, false)
+	if !ok {
 		return
 	}
 	c.w.Header().Set("Content-Type", "application/json")
