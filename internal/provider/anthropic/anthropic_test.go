@@ -234,11 +234,9 @@ func TestHangCancel(t *testing.T) {
 	p, s := setup(t, standin.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	start := time.Now()
+	// The upstream never answers: Stream returning at all is the cancel
+	// working (a hung Stream fails the test at its timeout).
 	_, err := p.Stream(ctx, target("hang"), logic.Params{}, userText("x"))
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("cancel took %v", took)
-	}
 	if pe := provider.AsError(err); pe == nil || pe.Class != logic.ErrCanceled {
 		t.Errorf("error %v", err)
 	}

@@ -251,11 +251,9 @@ func TestHangCancel(t *testing.T) {
 	s, p := newStandin(t, standin.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	start := time.Now()
+	// The upstream never answers: Stream returning at all is the cancel
+	// working (a hung Stream fails the test at its timeout).
 	_, err := p.Stream(ctx, logic.Target{Model: "hang"}, logic.Params{Stream: true}, userRequest("x"))
-	if time.Since(start) > 5*time.Second {
-		t.Errorf("Stream returned after %v", time.Since(start))
-	}
 	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.Class != logic.ErrCanceled {
 		t.Fatalf("err %v", err)
