@@ -94,6 +94,11 @@ func (sess *session) wipe() (int, int64) {
 func (s *Store) remove(sess *session) {
 	delete(s.sessions, sess.hash)
 	s.total -= sess.bytes
+	u := sess.owner
+	u.bytes -= sess.bytes
+	if u.sessions--; u.sessions == 0 {
+		delete(s.owners, u.hash)
+	}
 }
 
 // wipeOut wipes removed sessions (s.mu not held) and records them.
@@ -112,16 +117,18 @@ func (s *Store) wipeOut(list []*session, reason Reason) []WipeRecord {
 	return recs
 }
 
-// End wipes the session named id now, even during a turn (whose Commit
-// then returns [ErrWiped]).
-func (s *Store) End(id string) (WipeRecord, error) {
-	if err := validID(id); err != nil {
+// End wipes owner's session named id now, even during a turn (whose
+// Commit then returns [ErrWiped]). Another owner's session of the same id
+// is not touched: for this owner it does not exist ([ErrNotFound], exactly
+// as for an id nobody used).
+func (s *Store) End(owner, id string) (WipeRecord, error) {
+	if err := check(owner, id); err != nil {
 		return WipeRecord{}, err
 	}
 	s.mu.Lock()
 	var sess *session
 	if !s.closed { // checked before hashing: Close frees the hash key next
-		if h, ok := s.hash(id); ok {
+		if h, ok := s.hash(domainSession, owner, id); ok {
 			sess = s.sessions[h]
 		}
 	}
