@@ -118,6 +118,7 @@ func New(cfg Config) (*Client, error) {
 	sessions, err := session.New(session.Limits{
 		MaxSessions: cfg.Sessions.MaxSessions, MaxBytesPerSession: cfg.Sessions.MaxBytesPerSession,
 		MaxTotalBytes: cfg.Sessions.MaxTotalBytes, IdleTimeout: cfg.Sessions.IdleTimeout.Duration,
+		MaxSessionsPerOwner: cfg.Sessions.MaxSessionsPerKey, MaxBytesPerOwner: cfg.Sessions.MaxBytesPerKey,
 	}, nil, nil)
 	if err != nil {
 		auditLog.Close()
