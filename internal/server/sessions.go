@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/logic"
@@ -151,29 +152,36 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only the request's own key's session: another key's of this id is,
 	// for this request, an id that does not exist (the same 404).
-	owner := sessionOwner(r.Context())
-	scope, serr := s.sessions.Scope(owner, id)
-	rec, err := s.sessions.End(owner, id)
-	if err == nil {
-		err = serr
-	}
+	rec, err := s.sessions.End(sessionOwner(r.Context()), id)
 	if err != nil {
 		pe := sessionError(err)
 		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
 		return
 	}
 	s.logWipe(rec)
-	// Backends that keep per-session state (the engine's KV cache) drop
-	// this key's, known to them by its scoped name only.
-	for _, p := range s.backends.Providers {
-		if e, ok := p.(interface {
-			EndSession(context.Context, string) error
-		}); ok {
-			_ = e.EndSession(r.Context(), scope)
-		}
-	}
+	s.endBackendSessions(r.Context(), rec)
 	b, _ := json.Marshal(map[string]any{"ended": true, "messages": rec.Messages})
 	_ = writeJSON(w, http.StatusOK, b)
+}
+
+// endBackendSessions has the backends that keep per-session state (the
+// engine's KV cache) drop what they hold for the wiped sessions, which
+// they know by their scoped names only (never the client's id, so one
+// key's session never ends or reuses another key's state).
+func (s *Server) endBackendSessions(ctx context.Context, recs ...session.WipeRecord) {
+	for _, p := range s.backends.Providers {
+		e, ok := p.(interface {
+			EndSession(context.Context, string) error
+		})
+		if !ok {
+			continue
+		}
+		for _, rec := range recs {
+			if rec.Scope != "" {
+				_ = e.EndSession(ctx, rec.Scope)
+			}
+		}
+	}
 }
 
 // logWipe writes the metadata-only wipe log line.
@@ -194,7 +202,13 @@ func (s *Server) WipeSessions(reason session.Reason) int {
 	return len(recs)
 }
 
-// ReapSessions wipes the sessions idle past their timeout and logs each.
+// reapBackendTimeout bounds how long the reaper waits on backends.
+const reapBackendTimeout = 10 * time.Second
+
+// ReapSessions wipes the sessions idle past their timeout, logs each and
+// has the backends drop their state for them (or an idle-reaped
+// conversation would live on in the engine's KV cache). Shutdown and
+// lockdown need not: the engine child is stopped or restarted then.
 func (s *Server) ReapSessions() int {
 	if s.sessions == nil {
 		return 0
@@ -202,6 +216,11 @@ func (s *Server) ReapSessions() int {
 	recs := s.sessions.Reap()
 	for _, rec := range recs {
 		s.logWipe(rec)
+	}
+	if len(recs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), reapBackendTimeout)
+		s.endBackendSessions(ctx, recs...)
+		cancel()
 	}
 	return len(recs)
 }

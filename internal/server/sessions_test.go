@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/inference-relay/relay/internal/auth"
 	"github.com/inference-relay/relay/internal/config"
@@ -85,6 +86,7 @@ func (s *oneDelta) Status() logic.Status { return logic.Status{Stop: logic.StopE
 func (s *oneDelta) Close() error         { return nil }
 
 type sessionRig struct {
+	srv      *Server
 	url      string
 	k1, k2   string
 	backend  *stateful
@@ -92,6 +94,11 @@ type sessionRig struct {
 }
 
 func newSessionRig(t *testing.T, l session.Limits) *sessionRig {
+	t.Helper()
+	return newSessionRigAt(t, l, nil)
+}
+
+func newSessionRigAt(t *testing.T, l session.Limits, now func() time.Time) *sessionRig {
 	t.Helper()
 	keys, err := auth.Open(t.TempDir())
 	if err != nil {
@@ -105,7 +112,7 @@ func newSessionRig(t *testing.T, l session.Limits) *sessionRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := session.New(l, nil, nil)
+	store, err := session.New(l, nil, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +126,7 @@ func newSessionRig(t *testing.T, l session.Limits) *sessionRig {
 	}})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &sessionRig{url: hs.URL, k1: k1, k2: k2, backend: be, sessions: store}
+	return &sessionRig{srv: srv, url: hs.URL, k1: k1, k2: k2, backend: be, sessions: store}
 }
 
 type answer struct {
@@ -295,5 +302,34 @@ func TestSessionIDRule(t *testing.T) {
 	}
 	for _, id := range []string{"x", strings.Repeat("y", 128), "user@host:conv/1_a.b-c", "~!#$%^&*()[]{}<>?=+"} {
 		mustOK(t, r.chat(t, r.k1, id, "hello"), "valid id "+id)
+	}
+}
+
+// TestReapEndsBackendState: an idle-reaped session is dropped by the
+// backends too, by its scoped name, so its conversation does not live on
+// in the engine's KV cache.
+func TestReapEndsBackendState(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Unix(1_000_000, 0)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	r := newSessionRigAt(t, session.Limits{IdleTimeout: time.Minute}, now)
+	mustOK(t, r.chat(t, r.k1, "idle", "x"), "k1 idle")
+	name1 := r.backend.last(t).session
+	mustOK(t, r.chat(t, r.k2, "idle", "y"), "k2 idle")
+	name2 := r.backend.last(t).session
+	if n := r.srv.ReapSessions(); n != 0 {
+		t.Fatalf("reaped %d fresh sessions", n)
+	}
+	mu.Lock()
+	clock = clock.Add(2 * time.Minute)
+	mu.Unlock()
+	if n := r.srv.ReapSessions(); n != 2 {
+		t.Fatalf("reaped %d sessions, want 2", n)
+	}
+	r.backend.mu.Lock()
+	got := strings.Join(r.backend.ended, ",")
+	r.backend.mu.Unlock()
+	if got != name1+","+name2 && got != name2+","+name1 {
+		t.Fatalf("backend ended %q, want %s and %s", got, name1, name2)
 	}
 }

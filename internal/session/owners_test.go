@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
@@ -228,5 +229,28 @@ func TestLimitDefaults(t *testing.T) {
 		if l.MaxSessionsPerOwner != c.sessions || l.MaxBytesPerOwner != c.bytes {
 			t.Errorf("%+v: share %d sessions, %d bytes; want %d, %d", c.in, l.MaxSessionsPerOwner, l.MaxBytesPerOwner, c.sessions, c.bytes)
 		}
+	}
+}
+
+// TestWipeRecordCarriesScopeUnmarshalled: a wipe names the session's
+// scope for the backends, and the record's JSON (what is logged) leaves it
+// out.
+func TestWipeRecordCarriesScopeUnmarshalled(t *testing.T) {
+	s := newStore(t, Limits{}, nil)
+	ownTurn(t, s, k1, "work", "x")
+	want, _ := s.Scope(k1, "work")
+	rec, err := s.End(k1, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Scope != want {
+		t.Fatalf("record scope %q, want %q", rec.Scope, want)
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), want) {
+		t.Fatalf("the scope is marshalled: %s", b)
 	}
 }

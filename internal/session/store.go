@@ -95,6 +95,7 @@ type usage struct {
 type session struct {
 	hash  [sha256.Size]byte
 	owner *usage
+	scope string // Store.Scope of (owner, id): a keyed hash, not the id
 
 	// Guarded by Store.mu.
 	bytes    int64 // sealed bytes, including a commit's reservation
@@ -184,7 +185,7 @@ func (s *Store) Begin(owner, id string) (*Turn, error) {
 	created := false
 	var err error
 	if sess == nil {
-		if sess, err = s.create(h, owner); err != nil {
+		if sess, err = s.create(h, owner, hex.EncodeToString(scope[:ScopeLen/2])); err != nil {
 			if errors.Is(err, ErrOwnerTooMany) {
 				s.refused.OwnerTooMany++
 			} else {
@@ -204,7 +205,7 @@ func (s *Store) Begin(owner, id string) (*Turn, error) {
 	sess.lastUsed = s.now()
 	s.mu.Unlock()
 
-	t := &Turn{s: s, sess: sess, created: created, scope: hex.EncodeToString(scope[:ScopeLen/2])}
+	t := &Turn{s: s, sess: sess, created: created}
 	hist, err := sess.openAll()
 	if err != nil {
 		t.Abort()
@@ -217,7 +218,7 @@ func (s *Store) Begin(owner, id string) (*Turn, error) {
 // create adds an empty session for owner. Called with s.mu held and the
 // store open. The owner's share is checked first: a key at its own limit
 // learns that, not whether the store as a whole has room.
-func (s *Store) create(h [sha256.Size]byte, owner string) (*session, error) {
+func (s *Store) create(h [sha256.Size]byte, owner, scope string) (*session, error) {
 	oh, ok := s.hash(domainOwner, owner)
 	if !ok {
 		return nil, ErrClosed
@@ -239,7 +240,7 @@ func (s *Store) create(h [sha256.Size]byte, owner string) (*session, error) {
 		s.owners[oh] = u
 	}
 	u.sessions++
-	sess := &session{hash: h, owner: u, key: k, live: &s.live}
+	sess := &session{hash: h, owner: u, scope: scope, key: k, live: &s.live}
 	s.sessions[h] = sess
 	s.live.Add(1)
 	return sess, nil

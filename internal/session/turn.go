@@ -18,11 +18,10 @@ type Turn struct {
 	history []content.Message
 	created bool // the session was made by this turn
 	done    bool
-	scope   string
 }
 
 // Scope is the session's name for backends: see [Store.Scope].
-func (t *Turn) Scope() string { return t.scope }
+func (t *Turn) Scope() string { return t.sess.scope }
 
 // Created reports whether this turn started a new session.
 func (t *Turn) Created() bool { return t.created }

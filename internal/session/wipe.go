@@ -45,6 +45,10 @@ type WipeRecord struct {
 	Bytes    int64         `json:"bytes"`
 	Reason   Reason        `json:"reason"`
 	Took     time.Duration `json:"took_ns"`
+	// Scope is the name backends knew the session by ([Store.Scope]), so
+	// that the caller can have them drop their state too. It is never
+	// logged or marshalled.
+	Scope string `json:"-"`
 }
 
 // WipeCounts counts wipes by reason.
@@ -107,7 +111,7 @@ func (s *Store) wipeOut(list []*session, reason Reason) []WipeRecord {
 	for _, sess := range list {
 		start := time.Now()
 		n, b := sess.wipe()
-		recs = append(recs, WipeRecord{Session: prefix(&sess.hash), Messages: n, Bytes: b, Reason: reason, Took: time.Since(start)})
+		recs = append(recs, WipeRecord{Session: prefix(&sess.hash), Messages: n, Bytes: b, Reason: reason, Took: time.Since(start), Scope: sess.scope})
 	}
 	s.mu.Lock()
 	for range recs {
