@@ -118,6 +118,7 @@ func New(cfg Config) (*Client, error) {
 	sessions, err := session.New(session.Limits{
 		MaxSessions: cfg.Sessions.MaxSessions, MaxBytesPerSession: cfg.Sessions.MaxBytesPerSession,
 		MaxTotalBytes: cfg.Sessions.MaxTotalBytes, IdleTimeout: cfg.Sessions.IdleTimeout.Duration,
+		MaxSessionsPerOwner: cfg.Sessions.MaxSessionsPerKey, MaxBytesPerOwner: cfg.Sessions.MaxBytesPerKey,
 	}, nil, nil)
 	if err != nil {
 		auditLog.Close()
@@ -389,7 +390,12 @@ func (r Request) decode() (*content.Request, logic.Params, error) {
 	for _, s := range r.Stop {
 		cr.Stop = append(cr.Stop, content.FromString(s))
 	}
-	return cr, logic.Params{Model: r.Model, MaxTokens: r.MaxTokens, Temperature: r.Temperature}, nil
+	p := logic.Params{Model: r.Model, MaxTokens: r.MaxTokens, Temperature: r.Temperature}
+	if pe := p.Check(); pe != nil {
+		cr.Wipe()
+		return nil, logic.Params{}, &Error{StatusCode: 400, Class: logic.ErrInvalidRequest.String(), Message: pe.Error()}
+	}
+	return cr, p, nil
 }
 
 // Chat sends r and waits for the whole reply.

@@ -2,7 +2,9 @@
 // created; the store keeps only its SHA-256 (keys are 256-bit random, so a
 // fast hash is enough: there is nothing to brute-force). Checking a
 // presented key hashes it and compares it against every stored hash in
-// constant time. There is no default key.
+// constant time and names the key that matched by its id, so that what a
+// key makes (its sessions) belongs to that key alone. There is no default
+// key.
 package auth
 
 import (
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 )
@@ -81,7 +84,14 @@ func (s *Store) load() error {
 		return fmt.Errorf("key store %s is damaged: %w", s.path, err)
 	}
 	sums := make([][]byte, 0, len(keys))
+	seen := make(map[string]bool, len(keys))
 	for _, k := range keys {
+		// A key's id names what it owns (its sessions): two keys must
+		// never share one.
+		if k.ID == "" || seen[k.ID] {
+			return fmt.Errorf("key store %s is damaged: a key id is empty or used twice", s.path)
+		}
+		seen[k.ID] = true
 		sum, err := parseHash(k.Hash)
 		if err != nil {
 			return fmt.Errorf("key store %s: key %s: %w", s.path, k.ID, err)
@@ -135,21 +145,28 @@ func (s *Store) List() []Info {
 	return append([]Info(nil), s.keys...)
 }
 
-// Check reports whether presented is a stored key. It hashes the presented
-// key once and compares with every stored hash, without early exit.
-func (s *Store) Check(presented []byte) bool {
+// Check reports whether presented is a stored key and, if it is, the id of
+// the key it matched (ids are unique in the store: see load). It hashes the
+// presented key once and compares it with every stored hash, without early
+// exit; which entry matched is picked without a branch on the comparison.
+func (s *Store) Check(presented []byte) (id string, ok bool) {
 	if len(presented) == 0 {
-		return false
+		return "", false
 	}
 	sum := sha256.Sum256(presented)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.refresh()
-	ok := 0
-	for _, h := range s.sums {
-		ok |= subtle.ConstantTimeCompare(sum[:], h)
+	match, idx := 0, 0
+	for i, h := range s.sums {
+		eq := subtle.ConstantTimeCompare(sum[:], h)
+		idx = subtle.ConstantTimeSelect(eq, i, idx)
+		match |= eq
 	}
-	return ok == 1
+	if match != 1 {
+		return "", false
+	}
+	return s.keys[idx].ID, true
 }
 
 // Create makes a new key, stores its hash and returns the key (to be shown
@@ -162,20 +179,31 @@ func (s *Store) Create(name string) (key, id string, err error) {
 	key = KeyPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	clear(raw[:])
 	sum := sha256.Sum256([]byte(key))
-	var idb [4]byte
-	_, _ = rand.Read(idb[:])
-	id = hex.EncodeToString(idb[:])
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.load(); err != nil {
 		return "", "", err
 	}
+	id = s.newID()
 	keys := append(append([]Info(nil), s.keys...), Info{ID: id, Name: name, Hash: "sha256:" + hex.EncodeToString(sum[:]), Created: time.Now().UTC().Truncate(time.Second)})
 	if err := s.save(keys); err != nil {
 		return "", "", err
 	}
 	return key, id, nil
+}
+
+// newID picks a random 8-hex-digit id no stored key has. Called with s.mu
+// held, after load.
+func (s *Store) newID() string {
+	for {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		if !slices.ContainsFunc(s.keys, func(k Info) bool { return k.ID == id }) {
+			return id
+		}
+	}
 }
 
 // Revoke deletes the key with the given id.

@@ -103,6 +103,12 @@ type Sessions struct {
 	MaxBytesPerSession int64    `toml:"max_bytes_per_session"`
 	MaxTotalBytes      int64    `toml:"max_total_bytes"`
 	IdleTimeout        Duration `toml:"idle_timeout"`
+	// MaxSessionsPerKey and MaxBytesPerKey are one API key's share of
+	// max_sessions and max_total_bytes, so that one key cannot lock the
+	// others out. Zero: a quarter of the total (at least 1 session, and
+	// at least max_bytes_per_session bytes).
+	MaxSessionsPerKey int   `toml:"max_sessions_per_key"`
+	MaxBytesPerKey    int64 `toml:"max_bytes_per_key"`
 }
 
 // Engine configures the embedded engine: llama.cpp run by the relay in a
@@ -294,7 +300,8 @@ func (c *Config) Validate(keys int) error {
 			errs = append(errs, fmt.Errorf("listen %q: a non-loopback listener requires at least one API key (relay keys create)", l))
 		}
 	}
-	if c.Sessions.MaxSessions < 0 || c.Sessions.MaxBytesPerSession < 0 || c.Sessions.MaxTotalBytes < 0 || c.Sessions.IdleTimeout.Duration < 0 {
+	if c.Sessions.MaxSessions < 0 || c.Sessions.MaxBytesPerSession < 0 || c.Sessions.MaxTotalBytes < 0 || c.Sessions.IdleTimeout.Duration < 0 ||
+		c.Sessions.MaxSessionsPerKey < 0 || c.Sessions.MaxBytesPerKey < 0 {
 		errs = append(errs, errors.New("sessions: limits must not be negative"))
 	}
 	if c.MaxBodyBytes < 1024 {

@@ -39,6 +39,8 @@ func TestValidate(t *testing.T) {
 		{"dup name", Config{Backends: []Backend{{Name: "x", Kind: KindAnthropic}, {Name: "x", Kind: KindAnthropic}}}, 0, "duplicate"},
 		{"bad name", Config{Backends: []Backend{{Name: "a b", Kind: KindAnthropic}}}, 0, "name must be"},
 		{"route incomplete", Config{Routes: []Route{{Match: "x"}}}, 0, "match and target"},
+		{"negative key share", Config{Sessions: Sessions{MaxSessionsPerKey: -1}}, 0, "sessions: limits"},
+		{"negative key bytes", Config{Sessions: Sessions{MaxBytesPerKey: -1}}, 0, "sessions: limits"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,6 +28,47 @@ type Params struct {
 	IncludeUsage bool
 }
 
+// Bounds on the numeric parameters that every backend can take. The
+// embedded engine and llama.cpp count tokens in int32, so a token count
+// or top_k must fit one; each API codec checks its own, narrower,
+// documented ranges first and names its own field.
+const (
+	MaxTokensLimit = 1<<31 - 1 // MaxTokens (0 means no cap)
+	MaxTopK        = 1<<31 - 1 // TopK, from 0
+	MaxTemperature = 2.0       // from 0; OpenAI's range (Anthropic's is 0 to 1)
+	MaxTopP        = 1.0       // from 0
+)
+
+// ParamError names a parameter out of range. Field is the parameter's
+// generic name; Msg is text the relay wrote, never the client's value.
+type ParamError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ParamError) Error() string { return e.Field + ": " + e.Msg }
+
+// Check reports the first parameter outside what every backend can take
+// (the bounds above), or nil. The decoders check each API's own ranges
+// before; Check is the last word for any caller (the library included), so
+// that no value can wrap around or reach a backend as NaN or infinity.
+func (p *Params) Check() *ParamError {
+	switch {
+	case p.MaxTokens < 0 || p.MaxTokens > MaxTokensLimit:
+		return &ParamError{"max_tokens", "must be an integer from 1 to 2147483647"}
+	case p.Temperature != nil && !inRange(*p.Temperature, 0, MaxTemperature):
+		return &ParamError{"temperature", "must be a number from 0 to 2"}
+	case p.TopP != nil && !inRange(*p.TopP, 0, MaxTopP):
+		return &ParamError{"top_p", "must be a number from 0 to 1"}
+	case p.TopK != nil && (*p.TopK < 0 || *p.TopK > MaxTopK):
+		return &ParamError{"top_k", "must be an integer from 0 to 2147483647"}
+	}
+	return nil
+}
+
+// inRange is lo <= v <= hi, false for NaN.
+func inRange(v, lo, hi float64) bool { return v >= lo && v <= hi }
+
 // Target is one concrete place a request can go: a configured backend and a
 // model name that backend knows.
 type Target struct {

@@ -110,8 +110,8 @@ func (s *Server) inference(f front) http.Handler {
 		if sid := r.Header.Get("X-Relay-Session"); sid != "" && params.Session == "" {
 			params.Session = sid
 		}
-		o.params = params
-		turn, fresh, perr := s.beginTurn(params, req)
+		turn, fresh, perr := s.beginTurn(r.Context(), &params, req)
+		o.params = params // the session as backends and the audit know it: scoped to the key
 		if perr != nil {
 			fail(perr)
 			return

@@ -185,9 +185,13 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if r.URL.Path != "/healthz" && !s.authorized(r) {
-			s.deny(sw, r, logic.ErrAuthentication, "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'; create one with 'relay keys create'")
-			return
+		if r.URL.Path != "/healthz" {
+			keyID, ok := s.authorized(r)
+			if !ok {
+				s.deny(sw, r, logic.ErrAuthentication, "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'; create one with 'relay keys create'")
+				return
+			}
+			r = r.WithContext(withKeyID(r.Context(), keyID))
 		}
 		next.ServeHTTP(sw, r)
 	})
@@ -209,9 +213,10 @@ func (s *Server) hostAllowed(hostport string) bool {
 	return host != "" && s.hosts[host]
 }
 
-func (s *Server) authorized(r *http.Request) bool {
+// authorized checks the request's API key and names the key it matched.
+func (s *Server) authorized(r *http.Request) (keyID string, ok bool) {
 	if s.keys == nil {
-		return false
+		return "", false
 	}
 	var key string
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {

@@ -8,12 +8,35 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/session"
 )
+
+// keyIDKey is the context key under which the guard stores the id of the
+// API key a request was authenticated with.
+type keyIDKey struct{}
+
+func withKeyID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, keyIDKey{}, id)
+}
+
+// localOwner owns the sessions of in-process callers, which present no
+// API key. A key's owner name is "key:<id>", so no key can be taken for it.
+const localOwner = "local:"
+
+// sessionOwner names the owner of the sessions a request may use: the API
+// key it was authenticated with (every HTTP route but /healthz passes the
+// guard), or the in-process caller.
+func sessionOwner(ctx context.Context) string {
+	if id, ok := ctx.Value(keyIDKey{}).(string); ok && id != "" {
+		return "key:" + id
+	}
+	return localOwner
+}
 
 // sessionError turns a session store error into the client's error: the
 // status the store assigns and a message the relay wrote.
@@ -23,7 +46,11 @@ func sessionError(err error) *provider.Error {
 	var msg string
 	switch {
 	case errors.Is(err, session.ErrInvalidID):
-		class, msg = logic.ErrInvalidRequest, "session id is not valid: use 1-128 printable characters"
+		class, msg = logic.ErrInvalidRequest, "session id is not valid: use "+session.IDRule
+	case errors.Is(err, session.ErrOwnerTooMany):
+		class, msg = logic.ErrRateLimited, "this API key has as many sessions open as it may (its share of the relay's sessions, [sessions] max_sessions_per_key); end one (POST /v1/session/end) or wait for idle ones to expire"
+	case errors.Is(err, session.ErrOwnerFull):
+		class, msg = logic.ErrTooLarge, "this API key's sessions hold as much as they may (its share of session memory, [sessions] max_bytes_per_key): this turn was not stored; end a session to make room"
 	case errors.Is(err, session.ErrTooMany):
 		class, msg = logic.ErrRateLimited, "too many sessions are open; end one (POST /v1/session/end) or wait for idle ones to expire"
 	case errors.Is(err, session.ErrBusy):
@@ -43,19 +70,30 @@ func sessionError(err error) *provider.Error {
 }
 
 // beginTurn opens the client's session for this request, if it named one:
-// the stored history goes in front of the new turn. The caller must call
-// turn.Abort (a no-op after Commit) and commit before wiping r.
-func (s *Server) beginTurn(p logic.Params, r *content.Request) (*session.Turn, []content.Message, *provider.Error) {
+// the session of that id that belongs to the request's API key (ctx); the
+// stored history goes in front of the new turn. It replaces p.Session with
+// the session's scoped name (session.Store.Scope), so that backends and the
+// audit never see the client's id and two keys' sessions of one id never
+// share a backend's state (the engine's KV cache); an invalid id is
+// cleared. The caller must call turn.Abort (a no-op after Commit) and
+// commit before wiping r.
+func (s *Server) beginTurn(ctx context.Context, p *logic.Params, r *content.Request) (*session.Turn, []content.Message, *provider.Error) {
 	if p.Session == "" {
 		return nil, nil, nil
+	}
+	id := p.Session
+	p.Session = ""
+	if !session.ValidID(id) {
+		return nil, nil, sessionError(session.ErrInvalidID)
 	}
 	if s.sessions == nil {
 		return nil, nil, provider.Errorf(logic.ErrUnavailable, "sessions are not enabled on this relay")
 	}
-	t, err := s.sessions.Begin(p.Session)
+	t, err := s.sessions.Begin(sessionOwner(ctx), id)
 	if err != nil {
 		return nil, nil, sessionError(err)
 	}
+	p.Session = t.Scope()
 	fresh := r.Messages
 	if session.SealedSize(fresh...) > t.Room() {
 		t.Abort()
@@ -102,28 +140,48 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 		f.writeError(w, http.StatusBadRequest, logic.ErrInvalidRequest, []byte("name the session: session_id in the body or the X-Relay-Session header"))
 		return
 	}
+	if !session.ValidID(id) {
+		pe := sessionError(session.ErrInvalidID)
+		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+		return
+	}
 	if s.sessions == nil {
 		pe := sessionError(session.ErrNotFound)
 		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
 		return
 	}
-	rec, err := s.sessions.End(id)
+	// Only the request's own key's session: another key's of this id is,
+	// for this request, an id that does not exist (the same 404).
+	rec, err := s.sessions.End(sessionOwner(r.Context()), id)
 	if err != nil {
 		pe := sessionError(err)
 		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
 		return
 	}
 	s.logWipe(rec)
-	// Backends that keep per-session state (the engine's KV cache) drop it.
-	for _, p := range s.backends.Providers {
-		if e, ok := p.(interface {
-			EndSession(context.Context, string) error
-		}); ok {
-			_ = e.EndSession(r.Context(), id)
-		}
-	}
+	s.endBackendSessions(r.Context(), rec)
 	b, _ := json.Marshal(map[string]any{"ended": true, "messages": rec.Messages})
 	_ = writeJSON(w, http.StatusOK, b)
+}
+
+// endBackendSessions has the backends that keep per-session state (the
+// engine's KV cache) drop what they hold for the wiped sessions, which
+// they know by their scoped names only (never the client's id, so one
+// key's session never ends or reuses another key's state).
+func (s *Server) endBackendSessions(ctx context.Context, recs ...session.WipeRecord) {
+	for _, p := range s.backends.Providers {
+		e, ok := p.(interface {
+			EndSession(context.Context, string) error
+		})
+		if !ok {
+			continue
+		}
+		for _, rec := range recs {
+			if rec.Scope != "" {
+				_ = e.EndSession(ctx, rec.Scope)
+			}
+		}
+	}
 }
 
 // logWipe writes the metadata-only wipe log line.
@@ -144,7 +202,13 @@ func (s *Server) WipeSessions(reason session.Reason) int {
 	return len(recs)
 }
 
-// ReapSessions wipes the sessions idle past their timeout and logs each.
+// reapBackendTimeout bounds how long the reaper waits on backends.
+const reapBackendTimeout = 10 * time.Second
+
+// ReapSessions wipes the sessions idle past their timeout, logs each and
+// has the backends drop their state for them (or an idle-reaped
+// conversation would live on in the engine's KV cache). Shutdown and
+// lockdown need not: the engine child is stopped or restarted then.
 func (s *Server) ReapSessions() int {
 	if s.sessions == nil {
 		return 0
@@ -152,6 +216,11 @@ func (s *Server) ReapSessions() int {
 	recs := s.sessions.Reap()
 	for _, rec := range recs {
 		s.logWipe(rec)
+	}
+	if len(recs) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), reapBackendTimeout)
+		s.endBackendSessions(ctx, recs...)
+		cancel()
 	}
 	return len(recs)
 }

@@ -20,7 +20,7 @@ func fill(b *testing.B, s *Store, n int) int64 {
 	reply := say(content.RoleAssistant, "hi there")
 	var content int64
 	for i := range n {
-		tr, err := s.Begin(fmt.Sprintf("session-%06d", i))
+		tr, err := s.Begin(testOwner, fmt.Sprintf("session-%06d", i))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func BenchmarkSealOpen(b *testing.B) {
 func BenchmarkBeginHistory64KiB(b *testing.B) {
 	s := newStore(b, Limits{}, nil)
 	for range 32 {
-		tr, err := s.Begin("h")
+		tr, err := s.Begin(testOwner, "h")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -111,7 +111,7 @@ func BenchmarkBeginHistory64KiB(b *testing.B) {
 	}
 	b.SetBytes(64 << 10)
 	for b.Loop() {
-		tr, err := s.Begin("h")
+		tr, err := s.Begin(testOwner, "h")
 		if err != nil {
 			b.Fatal(err)
 		}

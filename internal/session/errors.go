@@ -8,10 +8,15 @@ import (
 
 // Errors. Their text never holds a session id or content.
 var (
-	// ErrInvalidID: the session id is empty or longer than MaxIDLen.
+	// ErrInvalidID: the session id breaks the rule of [ValidID] (or the
+	// owner is empty).
 	ErrInvalidID = errors.New("session: invalid session id")
 	// ErrTooMany: no room for another session.
 	ErrTooMany = errors.New("session: too many sessions")
+	// ErrOwnerTooMany: the owner already holds its share of sessions
+	// (Limits.MaxSessionsPerOwner). errors.Is(ErrOwnerTooMany, ErrTooMany)
+	// holds.
+	ErrOwnerTooMany = fmt.Errorf("%w (this owner's share)", ErrTooMany)
 	// ErrBusy: the session already has a turn in progress.
 	ErrBusy = errors.New("session: a turn is already in progress for this session")
 	// ErrTooLarge: the turn would grow the session past its size limit.
@@ -19,6 +24,10 @@ var (
 	// ErrStoreFull: the turn would grow the store past its total limit.
 	// errors.Is(ErrStoreFull, ErrTooLarge) holds.
 	ErrStoreFull = fmt.Errorf("%w (store memory limit reached)", ErrTooLarge)
+	// ErrOwnerFull: the turn would grow the owner's sessions past its
+	// share of the store (Limits.MaxBytesPerOwner).
+	// errors.Is(ErrOwnerFull, ErrTooLarge) holds.
+	ErrOwnerFull = fmt.Errorf("%w (this owner's share of store memory reached)", ErrTooLarge)
 	// ErrNotFound: no such session.
 	ErrNotFound = errors.New("session: no such session")
 	// ErrWiped: the session was wiped (ended, shut down, locked down)

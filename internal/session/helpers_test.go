@@ -10,6 +10,9 @@ import (
 	"github.com/inference-relay/relay/internal/memlock"
 )
 
+// testOwner owns the sessions of tests that use one owner.
+const testOwner = "key-1"
+
 func text(s string) content.Text { return content.FromString(s) }
 
 // everyKind is one message per part kind with every field the kind uses
@@ -135,7 +138,7 @@ func newArena(t testing.TB, slots int) *memlock.Arena {
 // turn runs one committed exchange.
 func turn(t testing.TB, s *Store, id string, user []content.Message, reply content.Message) []content.Message {
 	t.Helper()
-	tr, err := s.Begin(id)
+	tr, err := s.Begin(testOwner, id)
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
 	}
@@ -150,7 +153,7 @@ func turn(t testing.TB, s *Store, id string, user []content.Message, reply conte
 func sessionOf(s *Store, id string) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, _ := s.hash(id)
+	h, _ := s.hash(domainSession, testOwner, id)
 	return s.sessions[h]
 }
 

@@ -12,11 +12,11 @@ import (
 
 func TestLimits(t *testing.T) {
 	t.Run("sessions", func(t *testing.T) {
-		s := newStore(t, Limits{MaxSessions: 2}, nil)
+		s := newStore(t, Limits{MaxSessions: 2, MaxSessionsPerOwner: 3}, nil)
 		turn(t, s, "a", nil, say(content.RoleAssistant, "1"))
 		turn(t, s, "b", nil, say(content.RoleAssistant, "2"))
 		before := s.Stats()
-		if _, err := s.Begin("c"); !errors.Is(err, ErrTooMany) || HTTPStatus(err) != http.StatusTooManyRequests {
+		if _, err := s.Begin(testOwner, "c"); !errors.Is(err, ErrTooMany) || HTTPStatus(err) != http.StatusTooManyRequests {
 			t.Fatalf("third session: %v, want ErrTooMany/429", err)
 		}
 		after := s.Stats()
@@ -33,7 +33,7 @@ func TestLimits(t *testing.T) {
 		}
 		defer s.Close()
 		turn(t, s, "a", nil, say(content.RoleAssistant, "1"))
-		if _, err := s.Begin("b"); !errors.Is(err, ErrTooMany) {
+		if _, err := s.Begin(testOwner, "b"); !errors.Is(err, ErrTooMany) {
 			t.Fatalf("session beyond the arena: %v, want ErrTooMany", err)
 		}
 	})
@@ -41,7 +41,7 @@ func TestLimits(t *testing.T) {
 		s := newStore(t, Limits{MaxBytesPerSession: 4096}, nil)
 		turn(t, s, "a", []content.Message{say(content.RoleUser, "short")}, say(content.RoleAssistant, "ok"))
 		before := s.Stats()
-		tr, err := s.Begin("a")
+		tr, err := s.Begin(testOwner, "a")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,9 +57,9 @@ func TestLimits(t *testing.T) {
 		sameMessages(t, hist, []content.Message{say(content.RoleUser, "short"), say(content.RoleAssistant, "ok")})
 	})
 	t.Run("total bytes", func(t *testing.T) {
-		s := newStore(t, Limits{MaxTotalBytes: 3000}, nil)
+		s := newStore(t, Limits{MaxTotalBytes: 3000, MaxBytesPerOwner: 10000}, nil)
 		turn(t, s, "a", nil, say(content.RoleAssistant, strings.Repeat("a", 2000)))
-		tr, err := s.Begin("b")
+		tr, err := s.Begin(testOwner, "b")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,23 +74,72 @@ func TestLimits(t *testing.T) {
 	})
 	t.Run("ids", func(t *testing.T) {
 		s := newStore(t, Limits{}, nil)
-		for _, id := range []string{"", strings.Repeat("i", MaxIDLen+1)} {
-			if _, err := s.Begin(id); !errors.Is(err, ErrInvalidID) || HTTPStatus(err) != http.StatusBadRequest {
-				t.Errorf("Begin(%d-byte id): %v, want ErrInvalidID/400", len(id), err)
+		for _, id := range invalidIDs() {
+			if _, err := s.Begin(testOwner, id); !errors.Is(err, ErrInvalidID) || HTTPStatus(err) != http.StatusBadRequest {
+				t.Errorf("Begin(%q): %v, want ErrInvalidID/400", id, err)
 			}
-			if _, err := s.End(id); !errors.Is(err, ErrInvalidID) {
-				t.Errorf("End(%d-byte id): %v, want ErrInvalidID", len(id), err)
+			if _, err := s.End(testOwner, id); !errors.Is(err, ErrInvalidID) {
+				t.Errorf("End(%q): %v, want ErrInvalidID", id, err)
 			}
+			if _, err := s.Scope(testOwner, id); !errors.Is(err, ErrInvalidID) {
+				t.Errorf("Scope(%q): %v, want ErrInvalidID", id, err)
+			}
+		}
+		if _, err := s.Begin("", "fine"); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Begin without an owner: %v, want ErrInvalidID", err)
 		}
 		if st := s.Stats(); st.Active != 0 {
 			t.Fatal("an invalid id made a session")
 		}
+		for _, id := range validIDs() {
+			turn(t, s, id, nil, say(content.RoleAssistant, "ok"))
+		}
+		if st := s.Stats(); st.Active != len(validIDs()) {
+			t.Fatalf("%d sessions for %d valid ids", st.Active, len(validIDs()))
+		}
 	})
+}
+
+// invalidIDs break the rule IDRule states.
+func invalidIDs() []string {
+	return []string{
+		"",
+		strings.Repeat("i", MaxIDLen+1), // 129 bytes
+		strings.Repeat("i", 512),
+		"nul\x00inside", "\x00",
+		"new\nline", "cr\r", "tab\t", "\x1b[31m", "del\x7f",
+		"with space", " lead", "trail ",
+		"caf\u00e9",        // non-ASCII (UTF-8)
+		"\xff\xfe",         // not UTF-8 at all
+		"\u200bzero-width", // invisible non-ASCII
+	}
+}
+
+// validIDs are at the edges of the rule.
+func validIDs() []string {
+	return []string{
+		"a", "!", "~",
+		strings.Repeat("m", MaxIDLen), // exactly 128
+		"user@example.test:conv/42_v1.2-x",
+		`every!"#$%&'()*+,-./:;<=>?@[\]^_` + "`{|}~",
+	}
+}
+
+func TestValidIDIsExactlyTheRule(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c >= 0x21 && c <= 0x7e
+		if got := ValidID(string([]byte{byte(c)})); got != want {
+			t.Errorf("ValidID(byte %#x) = %v, want %v", c, got, want)
+		}
+	}
+	if !ValidID(strings.Repeat("x", 128)) || ValidID(strings.Repeat("x", 129)) {
+		t.Error("the length bound is not 128")
+	}
 }
 
 func TestAbortOfFirstTurnDropsEmptySession(t *testing.T) {
 	s := newStore(t, Limits{}, nil)
-	tr, err := s.Begin("new")
+	tr, err := s.Begin(testOwner, "new")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,8 +151,8 @@ func TestAbortOfFirstTurnDropsEmptySession(t *testing.T) {
 
 func TestHTTPStatus(t *testing.T) {
 	for err, want := range map[error]int{
-		nil: 200, ErrInvalidID: 400, ErrTooMany: 429, ErrBusy: 409, ErrWiped: 409, ErrTooLarge: 413,
-		ErrStoreFull: 413, ErrNotFound: 404, ErrClosed: 503, ErrCorrupt: 500, fmt.Errorf("x: %w", ErrBusy): 409,
+		nil: 200, ErrInvalidID: 400, ErrTooMany: 429, ErrOwnerTooMany: 429, ErrBusy: 409, ErrWiped: 409, ErrTooLarge: 413,
+		ErrStoreFull: 413, ErrOwnerFull: 413, ErrNotFound: 404, ErrClosed: 503, ErrCorrupt: 500, fmt.Errorf("x: %w", ErrBusy): 409,
 	} {
 		if got := HTTPStatus(err); got != want {
 			t.Errorf("HTTPStatus(%v) = %d, want %d", err, got, want)
@@ -120,7 +169,7 @@ func TestSharedArenaClosedUnderStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	turn(t, s, "x", nil, say(content.RoleAssistant, "1"))
-	tr, err := s.Begin("x")
+	tr, err := s.Begin(testOwner, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +181,7 @@ func TestSharedArenaClosedUnderStore(t *testing.T) {
 	if st := s.Stats(); st.Bytes != before.Bytes {
 		t.Fatalf("a failed Commit kept its reservation: %d -> %d bytes", before.Bytes, st.Bytes)
 	}
-	if _, err := s.Begin("x"); !errors.Is(err, ErrClosed) {
+	if _, err := s.Begin(testOwner, "x"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Begin with the hash key gone: %v, want ErrClosed", err)
 	}
 	if recs := s.Close(); len(recs) != 1 {
@@ -142,9 +191,9 @@ func TestSharedArenaClosedUnderStore(t *testing.T) {
 
 // Room and SealedSize predict exactly what Commit accepts.
 func TestRoomPredictsCommit(t *testing.T) {
-	s := newStore(t, Limits{MaxBytesPerSession: 1000, MaxTotalBytes: 1500}, nil)
+	s := newStore(t, Limits{MaxBytesPerSession: 1000, MaxTotalBytes: 1500, MaxBytesPerOwner: 2000}, nil)
 	turn(t, s, "other", nil, say(content.RoleAssistant, strings.Repeat("o", 300)))
-	tr, err := s.Begin("r")
+	tr, err := s.Begin(testOwner, "r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,14 +214,14 @@ func TestRoomPredictsCommit(t *testing.T) {
 	if err := tr.Commit(nil, fill(1)); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("one byte over Room: %v, want ErrTooLarge", err)
 	}
-	tr, err = s.Begin("r")
+	tr, err = s.Begin(testOwner, "r")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := tr.Commit(nil, fill(0)); err != nil {
 		t.Fatalf("exactly Room: %v", err)
 	}
-	tr, err = s.Begin("r")
+	tr, err = s.Begin(testOwner, "r")
 	if err != nil {
 		t.Fatal(err)
 	}

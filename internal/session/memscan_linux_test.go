@@ -143,7 +143,7 @@ func TestCanaryGoneFromProcessMemory(t *testing.T) {
 	user := content.Message{Role: content.RoleUser, Parts: []content.Part{
 		{Kind: content.PartText, Text: content.Of(nd.materialize())},
 	}}
-	tr, err := s.Begin(id)
+	tr, err := s.Begin(testOwner, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestCanaryGoneFromProcessMemory(t *testing.T) {
 
 	// While a turn holds the decrypted history the scanner must find it:
 	// proof that the scan can fail.
-	tr, err = s.Begin(id)
+	tr, err = s.Begin(testOwner, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestCanaryGoneFromProcessMemory(t *testing.T) {
 	}
 	sealed := snap(t, s, id).sealed
 	tr.Abort()
-	if _, err := s.End(id); err != nil {
+	if _, err := s.End(testOwner, id); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range sealed {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"unsafe"
@@ -85,12 +86,45 @@ func TestIDHashIsHMACSHA256(t *testing.T) {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte(id))
 		want := m.Sum(nil)
-		got := idHash(key, id)
+		got := hmacSHA256(key, []byte(id))
 		if !bytes.Equal(got[:], want) {
-			t.Fatalf("idHash(%d-byte id) differs from crypto/hmac", len(id))
+			t.Fatalf("hmacSHA256(%d-byte message) differs from crypto/hmac", len(id))
 		}
 	}
-	if a, b := idHash(key, "x"), idHash(randomBytes(32), "x"); a == b {
+	if a, b := hmacSHA256(key, []byte("x")), hmacSHA256(randomBytes(32), []byte("x")); a == b {
 		t.Fatal("the hash does not depend on the key")
+	}
+}
+
+// TestKeyedHashFramesItsParts: the length prefixes keep tuples apart that
+// plain concatenation would merge, and the domains keep the map key, the
+// owner key and the backend name apart.
+func TestKeyedHashFramesItsParts(t *testing.T) {
+	key := randomBytes(32)
+	seen := map[[sha256.Size]byte]string{}
+	for _, c := range []struct {
+		d     byte
+		parts []string
+	}{
+		{domainSession, []string{"ab", "c"}},
+		{domainSession, []string{"a", "bc"}},
+		{domainSession, []string{"abc", ""}},
+		{domainSession, []string{"", "abc"}},
+		{domainSession, []string{"a\x01b", "c"}},
+		{domainScope, []string{"ab", "c"}},
+		{domainOwner, []string{"ab"}},
+		{domainOwner, []string{"abc"}},
+	} {
+		h := keyedHash(key, c.d, c.parts...)
+		name := string(c.d) + fmt.Sprintf("%q", c.parts)
+		if prev, dup := seen[h]; dup {
+			t.Fatalf("%s and %s hash alike", prev, name)
+		}
+		seen[h] = name
+	}
+	// And it is the HMAC of exactly the framed message.
+	want := hmacSHA256(key, []byte{domainSession, 2, 'a', 'b', 1, 'c'})
+	if got := keyedHash(key, domainSession, "ab", "c"); got != want {
+		t.Fatal("keyedHash is not HMAC over domain, uvarint length, part, ...")
 	}
 }

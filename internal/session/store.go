@@ -3,6 +3,8 @@ package session
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"sync"
 	"time"
 
@@ -16,6 +18,14 @@ type Limits struct {
 	MaxBytesPerSession int64         // default 8 MiB of sealed bytes
 	MaxTotalBytes      int64         // default 256 MiB of sealed bytes
 	IdleTimeout        time.Duration // default 1 h
+	// MaxSessionsPerOwner is one owner's (API key's) share of
+	// MaxSessions, so that one key cannot take every slot: default a
+	// quarter of MaxSessions, at least 1.
+	MaxSessionsPerOwner int
+	// MaxBytesPerOwner is one owner's share of MaxTotalBytes: default a
+	// quarter of MaxTotalBytes, but at least MaxBytesPerSession (and at
+	// most MaxTotalBytes), so one session can always grow to its limit.
+	MaxBytesPerOwner int64
 }
 
 // Defaults.
@@ -39,6 +49,12 @@ func (l Limits) withDefaults() Limits {
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = DefaultIdleTimeout
 	}
+	if l.MaxSessionsPerOwner <= 0 {
+		l.MaxSessionsPerOwner = max(1, l.MaxSessions/4)
+	}
+	if l.MaxBytesPerOwner <= 0 {
+		l.MaxBytesPerOwner = min(max(l.MaxTotalBytes/4, l.MaxBytesPerSession), l.MaxTotalBytes)
+	}
 	return l
 }
 
@@ -53,10 +69,11 @@ type Store struct {
 	now      func() time.Time
 	arena    *memlock.Arena
 	ownArena bool
-	hashKey  *memlock.Key // HMAC key for session ids
+	hashKey  *memlock.Key // HMAC key for session ids and owners
 
 	mu       sync.Mutex
 	sessions map[[sha256.Size]byte]*session
+	owners   map[[sha256.Size]byte]*usage // per owner, while it has sessions
 	total    int64
 	closed   bool
 	wipes    WipeCounts
@@ -68,8 +85,17 @@ type Store struct {
 	live sync.WaitGroup
 }
 
+// usage is what one owner holds. Guarded by Store.mu.
+type usage struct {
+	hash     [sha256.Size]byte
+	sessions int
+	bytes    int64
+}
+
 type session struct {
-	hash [sha256.Size]byte
+	hash  [sha256.Size]byte
+	owner *usage
+	scope string // Store.Scope of (owner, id): a keyed hash, not the id
 
 	// Guarded by Store.mu.
 	bytes    int64 // sealed bytes, including a commit's reservation
@@ -93,7 +119,7 @@ func New(l Limits, arena *memlock.Arena, now func() time.Time) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{limits: l, now: now, arena: arena, sessions: map[[sha256.Size]byte]*session{}}
+	s := &Store{limits: l, now: now, arena: arena, sessions: map[[sha256.Size]byte]*session{}, owners: map[[sha256.Size]byte]*usage{}}
 	if arena == nil {
 		a, err := memlock.NewArena(min(l.MaxSessions+1, memlock.MaxSlots))
 		if err != nil {
@@ -113,31 +139,35 @@ func New(l Limits, arena *memlock.Arena, now func() time.Time) (*Store, error) {
 	return s, nil
 }
 
-func validID(id string) error {
-	if id == "" || len(id) > MaxIDLen {
+// check validates a request's owner and id.
+func check(owner, id string) error {
+	if owner == "" || !ValidID(id) {
 		return ErrInvalidID
 	}
 	return nil
 }
 
-// hash keys the map. Called with s.mu held and the store open, so that
-// Close cannot free the key under it. ok is false when the key is gone (a
-// shared arena closed under the store): never hash under a zero key.
-func (s *Store) hash(id string) (h [sha256.Size]byte, ok bool) {
+// hash makes a keyed hash under the store's key. Called with s.mu held and
+// the store open, so that Close cannot free the key under it. ok is false
+// when the key is gone (a shared arena closed under the store): never hash
+// under a zero key.
+func (s *Store) hash(domain byte, parts ...string) (h [sha256.Size]byte, ok bool) {
 	key := s.hashKey.Bytes()
 	if key == nil {
 		return h, false
 	}
-	return idHash(key, id), true
+	return keyedHash(key, domain, parts...), true
 }
 
-// Begin starts a turn on the session named id, creating the session if it
-// does not exist, and decrypts its history. Only one turn per session runs
-// at a time: a second gets [ErrBusy]. The caller must end the turn with
-// [Turn.Commit] or [Turn.Abort] (defer Abort: it is a no-op after Commit);
-// a session whose turn never ends is never reaped.
-func (s *Store) Begin(id string) (*Turn, error) {
-	if err := validID(id); err != nil {
+// Begin starts a turn on the session named id of owner, creating the
+// session if it does not exist, and decrypts its history. owner names the
+// API key the request was made with: sessions of different owners never
+// meet, even under one id. Only one turn per session runs at a time: a
+// second gets [ErrBusy]. The caller must end the turn with [Turn.Commit]
+// or [Turn.Abort] (defer Abort: it is a no-op after Commit); a session
+// whose turn never ends is never reaped.
+func (s *Store) Begin(owner, id string) (*Turn, error) {
+	if err := check(owner, id); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
@@ -145,7 +175,8 @@ func (s *Store) Begin(id string) (*Turn, error) {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	h, ok := s.hash(id)
+	h, ok := s.hash(domainSession, owner, id)
+	scope, _ := s.hash(domainScope, owner, id)
 	if !ok {
 		s.mu.Unlock()
 		return nil, ErrClosed
@@ -154,8 +185,12 @@ func (s *Store) Begin(id string) (*Turn, error) {
 	created := false
 	var err error
 	if sess == nil {
-		if sess, err = s.create(h); err != nil {
-			s.refused.TooMany++
+		if sess, err = s.create(h, owner, hex.EncodeToString(scope[:ScopeLen/2])); err != nil {
+			if errors.Is(err, ErrOwnerTooMany) {
+				s.refused.OwnerTooMany++
+			} else {
+				s.refused.TooMany++
+			}
 			s.mu.Unlock()
 			return nil, err
 		}
@@ -180,8 +215,18 @@ func (s *Store) Begin(id string) (*Turn, error) {
 	return t, nil
 }
 
-// create adds an empty session. Called with s.mu held.
-func (s *Store) create(h [sha256.Size]byte) (*session, error) {
+// create adds an empty session for owner. Called with s.mu held and the
+// store open. The owner's share is checked first: a key at its own limit
+// learns that, not whether the store as a whole has room.
+func (s *Store) create(h [sha256.Size]byte, owner, scope string) (*session, error) {
+	oh, ok := s.hash(domainOwner, owner)
+	if !ok {
+		return nil, ErrClosed
+	}
+	u := s.owners[oh]
+	if u != nil && u.sessions >= s.limits.MaxSessionsPerOwner {
+		return nil, ErrOwnerTooMany
+	}
 	if len(s.sessions) >= s.limits.MaxSessions {
 		return nil, ErrTooMany
 	}
@@ -190,10 +235,39 @@ func (s *Store) create(h [sha256.Size]byte) (*session, error) {
 		return nil, ErrTooMany // arena full (or closed): no room
 	}
 	rand.Read(k.Bytes())
-	sess := &session{hash: h, key: k, live: &s.live}
+	if u == nil {
+		u = &usage{hash: oh}
+		s.owners[oh] = u
+	}
+	u.sessions++
+	sess := &session{hash: h, owner: u, scope: scope, key: k, live: &s.live}
 	s.sessions[h] = sess
 	s.live.Add(1)
 	return sess, nil
+}
+
+// ScopeLen is the length of a [Store.Scope] name.
+const ScopeLen = 32
+
+// Scope is the name under which a backend that keeps its own per-session
+// state (the embedded engine's KV cache) knows the session (owner, id):
+// [ScopeLen] hex digits of a keyed hash under this process's random key.
+// Owners get different names for one id, and the name reveals neither the
+// id nor the owner. [Turn.Scope] is the same name.
+func (s *Store) Scope(owner, id string) (string, error) {
+	if err := check(owner, id); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", ErrClosed
+	}
+	h, ok := s.hash(domainScope, owner, id)
+	if !ok {
+		return "", ErrClosed
+	}
+	return hex.EncodeToString(h[:ScopeLen/2]), nil
 }
 
 // openAll decrypts every message into fresh buffers.

@@ -19,7 +19,7 @@ func TestConversationRoundTrip(t *testing.T) {
 	msgs := everyKind()
 	want := cloneMessages(msgs)
 
-	tr, err := s.Begin("conv")
+	tr, err := s.Begin(testOwner, "conv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestConversationRoundTrip(t *testing.T) {
 	hist := turn(t, s, "conv", msgs[4:], say(content.RoleAssistant, "ok"))
 	sameMessages(t, hist, want[:4])
 
-	tr, err = s.Begin("conv")
+	tr, err = s.Begin(testOwner, "conv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestConversationRoundTrip(t *testing.T) {
 	tr.Abort()
 
 	// Sessions are separate.
-	tr, err = s.Begin("other")
+	tr, err = s.Begin(testOwner, "other")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestCommitAndAbortWipeHistory(t *testing.T) {
 	s := newStore(t, Limits{}, nil)
 	turn(t, s, "h", []content.Message{say(content.RoleUser, "secret question")}, say(content.RoleAssistant, "secret answer"))
 	for _, end := range []string{"commit", "abort"} {
-		tr, err := s.Begin("h")
+		tr, err := s.Begin(testOwner, "h")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestStoreHoldsNoPlaintext(t *testing.T) {
 	canary := []byte("canary-" + fmt.Sprintf("%x", randomBytes(16)))
 	user := content.Message{Role: content.RoleUser, Parts: []content.Part{{Kind: content.PartText, Text: content.Of(bytes.Clone(canary))}}}
 	turn(t, s, "p", []content.Message{user}, say(content.RoleAssistant, "fine"))
-	tr, err := s.Begin("p")
+	tr, err := s.Begin(testOwner, "p")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestEndWipes(t *testing.T) {
 	h := sessionOf(s, id).hash
 	before := s.Stats()
 
-	rec, err := s.End(id)
+	rec, err := s.End(testOwner, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,10 +222,10 @@ func TestEndWipes(t *testing.T) {
 	if st.KeyArena.InUse != 2 || arenaKeysInUse(s) != 2 {
 		t.Fatalf("arena: %d in use, %d non-zero; want 2 and 2", st.KeyArena.InUse, arenaKeysInUse(s))
 	}
-	if _, err := s.End(id); !errors.Is(err, ErrNotFound) {
+	if _, err := s.End(testOwner, id); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("second End: %v, want ErrNotFound", err)
 	}
-	tr, err := s.Begin(id)
+	tr, err := s.Begin(testOwner, id)
 	if err != nil || !tr.Created() || len(tr.History()) != 0 {
 		t.Fatalf("Begin after End: %v; want a fresh session", err)
 	}
@@ -242,7 +242,7 @@ func TestWipeAllIncludesBusySessions(t *testing.T) {
 				turn(t, s, id, []content.Message{say(content.RoleUser, "q")}, say(content.RoleAssistant, "a"))
 				snaps = append(snaps, snap(t, s, id))
 			}
-			busy, err := s.Begin("s0")
+			busy, err := s.Begin(testOwner, "s0")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,10 +289,10 @@ func TestCloseWipesAndRefuses(t *testing.T) {
 			t.Fatalf("sealed buffer %d not zeroed by Close", i)
 		}
 	}
-	if _, err := s.Begin("c"); !errors.Is(err, ErrClosed) {
+	if _, err := s.Begin(testOwner, "c"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Begin after Close: %v, want ErrClosed", err)
 	}
-	if _, err := s.End("c"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.End(testOwner, "c"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("End after Close: %v, want ErrNotFound", err)
 	}
 	if s.Close() != nil {
@@ -306,18 +306,18 @@ func TestCloseWipesAndRefuses(t *testing.T) {
 func TestBusy(t *testing.T) {
 	s := newStore(t, Limits{}, nil)
 	turn(t, s, "b", nil, say(content.RoleAssistant, "hi"))
-	t1, err := s.Begin("b")
+	t1, err := s.Begin(testOwner, "b")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Begin("b"); !errors.Is(err, ErrBusy) {
+	if _, err := s.Begin(testOwner, "b"); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second Begin: %v, want ErrBusy", err)
 	}
 	if st := s.Stats(); st.Busy != 1 || st.Refused.Busy != 1 {
 		t.Fatalf("stats: %+v", st)
 	}
 	t1.Abort()
-	t2, err := s.Begin("b")
+	t2, err := s.Begin(testOwner, "b")
 	if err != nil {
 		t.Fatalf("Begin after Abort: %v", err)
 	}
@@ -327,7 +327,7 @@ func TestBusy(t *testing.T) {
 	if err := t2.Commit(nil, say(content.RoleAssistant, "x")); err != nil {
 		t.Fatal(err)
 	}
-	t3, err := s.Begin("b")
+	t3, err := s.Begin(testOwner, "b")
 	if err != nil {
 		t.Fatalf("Begin after Commit: %v", err)
 	}
@@ -342,7 +342,7 @@ func TestReapFakeClock(t *testing.T) {
 	clk.advance(6 * time.Minute)
 	turn(t, s, "new", nil, say(content.RoleAssistant, "2"))
 	turn(t, s, "busy", nil, say(content.RoleAssistant, "3"))
-	busy, err := s.Begin("busy")
+	busy, err := s.Begin(testOwner, "busy")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +380,7 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			own := fmt.Sprintf("own-%d", w)
 			for r := range rounds {
-				tr, err := s.Begin(own)
+				tr, err := s.Begin(testOwner, own)
 				if err != nil {
 					t.Errorf("%s: Begin: %v", own, err)
 					return
@@ -395,7 +395,7 @@ func TestConcurrentUse(t *testing.T) {
 				}
 				// Busy and wiped-meanwhile are the expected outcomes of
 				// contention on the shared session.
-				if tr, err := s.Begin("shared"); err == nil {
+				if tr, err := s.Begin(testOwner, "shared"); err == nil {
 					if err := tr.Commit(nil, say(content.RoleAssistant, own)); err != nil && !errors.Is(err, ErrWiped) {
 						t.Errorf("shared Commit: %v", err)
 					}
@@ -403,7 +403,7 @@ func TestConcurrentUse(t *testing.T) {
 					t.Errorf("shared Begin: %v", err)
 				}
 				if r%10 == 9 {
-					_, _ = s.End("shared")
+					_, _ = s.End(testOwner, "shared")
 				}
 				s.Reap()
 				_ = s.Stats()
@@ -454,7 +454,7 @@ func TestCloseDuringTurns(t *testing.T) {
 		wg.Go(func() {
 			id := fmt.Sprintf("w%d", w)
 			for {
-				tr, err := s.Begin(id)
+				tr, err := s.Begin(testOwner, id)
 				if errors.Is(err, ErrClosed) {
 					return
 				}
@@ -468,7 +468,7 @@ func TestCloseDuringTurns(t *testing.T) {
 						return
 					}
 				}
-				_, _ = s.End(id)
+				_, _ = s.End(testOwner, id)
 			}
 		})
 	}

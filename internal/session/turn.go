@@ -20,6 +20,9 @@ type Turn struct {
 	done    bool
 }
 
+// Scope is the session's name for backends: see [Store.Scope].
+func (t *Turn) Scope() string { return t.sess.scope }
+
 // Created reports whether this turn started a new session.
 func (t *Turn) Created() bool { return t.created }
 
@@ -56,6 +59,10 @@ func (t *Turn) Commit(user []content.Message, reply content.Message) error {
 		s.refused.TooLarge++
 		s.mu.Unlock()
 		return ErrTooLarge
+	case sess.owner.bytes+add > s.limits.MaxBytesPerOwner:
+		s.refused.OwnerTooLarge++
+		s.mu.Unlock()
+		return ErrOwnerFull
 	case s.total+add > s.limits.MaxTotalBytes:
 		s.refused.TooLarge++
 		s.mu.Unlock()
@@ -64,6 +71,7 @@ func (t *Turn) Commit(user []content.Message, reply content.Message) error {
 	// Reserve now; a wipe that removes the session from here on subtracts
 	// the reservation with the rest.
 	sess.bytes += add
+	sess.owner.bytes += add
 	s.total += add
 	s.mu.Unlock()
 
@@ -74,6 +82,7 @@ func (t *Turn) Commit(user []content.Message, reply content.Message) error {
 		s.mu.Lock()
 		if s.sessions[sess.hash] == sess {
 			sess.bytes -= add
+			sess.owner.bytes -= add
 			s.total -= add
 		}
 		s.mu.Unlock()
@@ -155,8 +164,8 @@ func SealedSize(msgs ...content.Message) int64 {
 	return n
 }
 
-// Room is how many sealed bytes this session can still take, within both
-// its own limit and the store's, as of now. A front end can refuse a turn
+// Room is how many sealed bytes this session can still take, within its
+// own limit, its owner's share and the store's, as of now. A front end can refuse a turn
 // whose new messages already exceed it (compare with SealedSize) before
 // going upstream, rather than learn it from Commit after the reply was
 // streamed. Other sessions may use the store's room meanwhile, so Commit
@@ -168,5 +177,5 @@ func (t *Turn) Room() int64 {
 	if s.sessions[t.sess.hash] != t.sess {
 		return 0
 	}
-	return max(0, min(s.limits.MaxBytesPerSession-t.sess.bytes, s.limits.MaxTotalBytes-s.total))
+	return max(0, min(s.limits.MaxBytesPerSession-t.sess.bytes, s.limits.MaxBytesPerOwner-t.sess.owner.bytes, s.limits.MaxTotalBytes-s.total))
 }

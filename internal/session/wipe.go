@@ -45,6 +45,10 @@ type WipeRecord struct {
 	Bytes    int64         `json:"bytes"`
 	Reason   Reason        `json:"reason"`
 	Took     time.Duration `json:"took_ns"`
+	// Scope is the name backends knew the session by ([Store.Scope]), so
+	// that the caller can have them drop their state too. It is never
+	// logged or marshalled.
+	Scope string `json:"-"`
 }
 
 // WipeCounts counts wipes by reason.
@@ -94,6 +98,11 @@ func (sess *session) wipe() (int, int64) {
 func (s *Store) remove(sess *session) {
 	delete(s.sessions, sess.hash)
 	s.total -= sess.bytes
+	u := sess.owner
+	u.bytes -= sess.bytes
+	if u.sessions--; u.sessions == 0 {
+		delete(s.owners, u.hash)
+	}
 }
 
 // wipeOut wipes removed sessions (s.mu not held) and records them.
@@ -102,7 +111,7 @@ func (s *Store) wipeOut(list []*session, reason Reason) []WipeRecord {
 	for _, sess := range list {
 		start := time.Now()
 		n, b := sess.wipe()
-		recs = append(recs, WipeRecord{Session: prefix(&sess.hash), Messages: n, Bytes: b, Reason: reason, Took: time.Since(start)})
+		recs = append(recs, WipeRecord{Session: prefix(&sess.hash), Messages: n, Bytes: b, Reason: reason, Took: time.Since(start), Scope: sess.scope})
 	}
 	s.mu.Lock()
 	for range recs {
@@ -112,16 +121,18 @@ func (s *Store) wipeOut(list []*session, reason Reason) []WipeRecord {
 	return recs
 }
 
-// End wipes the session named id now, even during a turn (whose Commit
-// then returns [ErrWiped]).
-func (s *Store) End(id string) (WipeRecord, error) {
-	if err := validID(id); err != nil {
+// End wipes owner's session named id now, even during a turn (whose
+// Commit then returns [ErrWiped]). Another owner's session of the same id
+// is not touched: for this owner it does not exist ([ErrNotFound], exactly
+// as for an id nobody used).
+func (s *Store) End(owner, id string) (WipeRecord, error) {
+	if err := check(owner, id); err != nil {
 		return WipeRecord{}, err
 	}
 	s.mu.Lock()
 	var sess *session
 	if !s.closed { // checked before hashing: Close frees the hash key next
-		if h, ok := s.hash(id); ok {
+		if h, ok := s.hash(domainSession, owner, id); ok {
 			sess = s.sessions[h]
 		}
 	}

@@ -13,15 +13,15 @@ import (
 // own path for error messages.
 type request struct {
 	Model         string          `json:"model"`
-	MaxTokens     *int            `json:"max_tokens"`
+	MaxTokens     json.RawMessage `json:"max_tokens"` // numbers: see decode_numbers.go
 	Messages      json.RawMessage `json:"messages"`
 	System        json.RawMessage `json:"system"`
 	Tools         json.RawMessage `json:"tools"`
 	ToolChoice    json.RawMessage `json:"tool_choice"`
 	StopSequences []string        `json:"stop_sequences"`
-	Temperature   *float64        `json:"temperature"`
-	TopP          *float64        `json:"top_p"`
-	TopK          *int            `json:"top_k"`
+	Temperature   json.RawMessage `json:"temperature"`
+	TopP          json.RawMessage `json:"top_p"`
+	TopK          json.RawMessage `json:"top_k"`
 	Stream        *bool           `json:"stream"`
 	// SessionID is the relay's own extension: a client-named session.
 	SessionID string `json:"session_id"`
@@ -88,26 +88,37 @@ func params(w *request, needMaxTokens bool) (logic.Params, error) {
 	if w.Model == "" {
 		return logic.Params{}, &wire.RequestError{Field: "model", Msg: "required"}
 	}
-	p := logic.Params{Model: w.Model, Temperature: w.Temperature, TopP: w.TopP, TopK: w.TopK, Session: w.SessionID}
+	p := logic.Params{Model: w.Model, Session: w.SessionID}
+	mt, err := intParam(w.MaxTokens, "max_tokens", tokensRange)
 	switch {
-	case w.MaxTokens == nil && needMaxTokens:
+	case err != nil:
+		return logic.Params{}, err
+	case mt == nil && needMaxTokens:
 		return logic.Params{}, &wire.RequestError{Field: "max_tokens", Msg: "required"}
-	case w.MaxTokens != nil && *w.MaxTokens < 1:
-		return logic.Params{}, &wire.RequestError{Field: "max_tokens", Msg: "must be at least 1"}
-	case w.MaxTokens != nil:
-		p.MaxTokens = *w.MaxTokens
+	case mt != nil:
+		p.MaxTokens = int(*mt)
 	}
-	if t := w.Temperature; t != nil && (*t < 0 || *t > 1) {
-		return logic.Params{}, &wire.RequestError{Field: "temperature", Msg: "must be between 0 and 1"}
+	if p.Temperature, err = numParam(w.Temperature, "temperature", temperatureRange); err != nil {
+		return logic.Params{}, err
 	}
-	if t := w.TopP; t != nil && (*t < 0 || *t > 1) {
-		return logic.Params{}, &wire.RequestError{Field: "top_p", Msg: "must be between 0 and 1"}
+	if p.TopP, err = numParam(w.TopP, "top_p", topPRange); err != nil {
+		return logic.Params{}, err
 	}
-	if k := w.TopK; k != nil && *k < 0 {
-		return logic.Params{}, &wire.RequestError{Field: "top_k", Msg: "must not be negative"}
+	k, err := intParam(w.TopK, "top_k", topKRange)
+	if err != nil {
+		return logic.Params{}, err
+	}
+	if k != nil {
+		v := int(*k)
+		p.TopK = &v
 	}
 	if w.Stream != nil {
 		p.Stream = *w.Stream
+	}
+	// The last word on what any backend can take (a no-op after the
+	// checks above, kept so that a new field cannot skip it).
+	if pe := p.Check(); pe != nil {
+		return logic.Params{}, &wire.RequestError{Field: pe.Field, Msg: pe.Msg}
 	}
 	return p, nil
 }

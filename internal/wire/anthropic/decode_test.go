@@ -2,6 +2,8 @@ package anthropic
 
 import (
 	"errors"
+	"github.com/inference-relay/relay/internal/logic"
+	"math"
 	"strings"
 	"testing"
 
@@ -23,13 +25,13 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"missing model", `{"max_tokens":1,` + msgs + `}`, "model", "required"},
 		{"model wrong type", `{"model":1,"max_tokens":1,` + msgs + `}`, "model", "must be a string"},
 		{"missing max_tokens", `{"model":"m",` + msgs + `}`, "max_tokens", "required"},
-		{"max_tokens zero", `{"model":"m","max_tokens":0,` + msgs + `}`, "max_tokens", "must be at least 1"},
+		{"max_tokens zero", `{"model":"m","max_tokens":0,` + msgs + `}`, "max_tokens", "must be an integer from 1 to 2147483647"},
 		{"max_tokens fraction", `{"model":"m","max_tokens":1.5,` + msgs + `}`, "max_tokens", "must be an integer"},
 		{"max_tokens string", `{"model":"m","max_tokens":"1",` + msgs + `}`, "max_tokens", "must be an integer"},
-		{"temperature high", `{"model":"m","max_tokens":1,"temperature":1.5,` + msgs + `}`, "temperature", "must be between 0 and 1"},
-		{"temperature negative", `{"model":"m","max_tokens":1,"temperature":-0.1,` + msgs + `}`, "temperature", "must be between 0 and 1"},
-		{"top_p high", `{"model":"m","max_tokens":1,"top_p":2,` + msgs + `}`, "top_p", "must be between 0 and 1"},
-		{"top_k negative", `{"model":"m","max_tokens":1,"top_k":-1,` + msgs + `}`, "top_k", "must not be negative"},
+		{"temperature high", `{"model":"m","max_tokens":1,"temperature":1.5,` + msgs + `}`, "temperature", "must be a number from 0 to 1"},
+		{"temperature negative", `{"model":"m","max_tokens":1,"temperature":-0.1,` + msgs + `}`, "temperature", "must be a number from 0 to 1"},
+		{"top_p high", `{"model":"m","max_tokens":1,"top_p":2,` + msgs + `}`, "top_p", "must be a number from 0 to 1"},
+		{"top_k negative", `{"model":"m","max_tokens":1,"top_k":-1,` + msgs + `}`, "top_k", "must be an integer from 0 to 2147483647"},
 		{"stream wrong type", `{"model":"m","max_tokens":1,"stream":"yes",` + msgs + `}`, "stream", "must be a boolean"},
 		{"stop_sequences wrong type", `{"model":"m","max_tokens":1,"stop_sequences":"x",` + msgs + `}`, "stop_sequences", "must be an array"},
 		{"unknown field", `{"model":"m","max_tokens":1,"frobnicate":true,` + msgs + `}`, "", "unknown field"},
@@ -240,3 +242,73 @@ func TestDecodeCountTokens(t *testing.T) {
 }
 
 func str(t content.Text) string { return string(t.Bytes()) }
+
+// outOfRange are numeric parameters every one of which must be refused
+// with a 400 naming the field: past int32 for max_tokens and top_k (the
+// engine's type), past int64 and float64, fractions and exponents for
+// integers, -0 where 0 is out of range, strings and booleans.
+var outOfRange = []string{
+	`"max_tokens":2147483648`, `"max_tokens":4294967296`, `"max_tokens":9223372036854775807`,
+	`"max_tokens":9223372036854775808`, `"max_tokens":18446744073709551616`, `"max_tokens":1e400`,
+	`"max_tokens":-9223372036854775809`, `"max_tokens":0`, `"max_tokens":-0`, `"max_tokens":-1`,
+	`"max_tokens":1e3`, `"max_tokens":1.0`, `"max_tokens":"5"`, `"max_tokens":true`, `"max_tokens":{}`,
+	`"max_tokens":1,"temperature":1.0000001`, `"max_tokens":1,"temperature":2`, `"max_tokens":1,"temperature":-1e-300`,
+	`"max_tokens":1,"temperature":1e400`, `"max_tokens":1,"temperature":"1"`,
+	`"max_tokens":1,"top_p":1.5`, `"max_tokens":1,"top_p":-0.1`, `"max_tokens":1,"top_p":-1e400`,
+	`"max_tokens":1,"top_k":-1`, `"max_tokens":1,"top_k":2147483648`, `"max_tokens":1,"top_k":9223372036854775808`,
+	`"max_tokens":1,"top_k":1e400`, `"max_tokens":1,"top_k":1.5`, `"max_tokens":1,"top_k":"5"`,
+}
+
+func TestNumericParametersOutOfRange(t *testing.T) {
+	for _, n := range outOfRange {
+		last := n[strings.LastIndex(n, `,"`)+1:]
+		field := strings.Trim(last[:strings.Index(last, ":")], `"`)
+		body := `{"model":"m",` + n + `,"messages":[{"role":"user","content":"hi"}]}`
+		for _, dec := range []func([]byte) (*content.Request, logic.Params, error){DecodeRequest, DecodeCountTokens} {
+			_, p, err := dec([]byte(body))
+			var re *wire.RequestError
+			if !errors.As(err, &re) {
+				t.Errorf("%s: accepted (%+v) or not a request error: %v", n, p, err)
+				continue
+			}
+			if re.Field != field || !strings.Contains(re.Msg, " from ") {
+				t.Errorf("%s: error %q on %q, want the range of %q", n, re.Msg, re.Field, field)
+			}
+		}
+	}
+}
+
+func TestNumericParametersAtTheirBounds(t *testing.T) {
+	for _, c := range []struct {
+		extra string
+		check func(p logic.Params) bool
+	}{
+		{`"max_tokens":1`, func(p logic.Params) bool { return p.MaxTokens == 1 }},
+		{`"max_tokens":2147483647`, func(p logic.Params) bool { return p.MaxTokens == math.MaxInt32 }},
+		{`"max_tokens":1,"temperature":0`, func(p logic.Params) bool { return *p.Temperature == 0 }},
+		{`"max_tokens":1,"temperature":-0`, func(p logic.Params) bool { return *p.Temperature == 0 && !math.Signbit(*p.Temperature) }},
+		{`"max_tokens":1,"temperature":1`, func(p logic.Params) bool { return *p.Temperature == 1 }},
+		{`"max_tokens":1,"temperature":null`, func(p logic.Params) bool { return p.Temperature == nil }},
+		{`"max_tokens":1,"top_p":1e0`, func(p logic.Params) bool { return *p.TopP == 1 }},
+		{`"max_tokens":1,"top_k":0`, func(p logic.Params) bool { return *p.TopK == 0 }},
+		{`"max_tokens":1,"top_k":2147483647`, func(p logic.Params) bool { return *p.TopK == math.MaxInt32 }},
+		{`"max_tokens":1,"top_k":null`, func(p logic.Params) bool { return p.TopK == nil }},
+	} {
+		_, p, err := DecodeRequest([]byte(`{"model":"m",` + c.extra + `,"messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Errorf("%s: %v", c.extra, err)
+			continue
+		}
+		if !c.check(p) {
+			t.Errorf("%s: decoded %+v", c.extra, p)
+		}
+	}
+	// max_tokens stays required for messages (null is not a value), and
+	// optional for count_tokens.
+	if _, _, err := DecodeRequest([]byte(`{"model":"m","max_tokens":null,"messages":[{"role":"user","content":"hi"}]}`)); err == nil || !strings.Contains(err.Error(), "required") {
+		t.Errorf("max_tokens null: %v", err)
+	}
+	if _, p, err := DecodeCountTokens([]byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`)); err != nil || p.MaxTokens != 0 {
+		t.Errorf("count_tokens without max_tokens: %+v %v", p, err)
+	}
+}

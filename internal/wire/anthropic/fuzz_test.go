@@ -22,6 +22,9 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"model":"m","max_tokens":1,"messages":[]} x`))
 	f.Add([]byte("{\"model\":\"\xff\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\"}]}"))
+	for _, n := range outOfRange {
+		f.Add([]byte(`{"model":"m",` + n + `,"messages":[{"role":"user","content":"hi"}]}`))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, p, err := DecodeRequest(body)
 		if err != nil {
@@ -30,6 +33,10 @@ func FuzzDecodeRequest(f *testing.F) {
 				t.Fatalf("error %T is not a *wire.RequestError", err)
 			}
 			return
+		}
+		// Whatever was accepted is within what every backend can take.
+		if pe := p.Check(); pe != nil || p.MaxTokens < 1 {
+			t.Fatalf("accepted params out of range: %+v (%v)", p, pe)
 		}
 		out, err := EncodeUpstream(logic.Target{Model: p.Model}, p, r)
 		if err != nil {

@@ -18,16 +18,17 @@ import (
 // nested fields stay raw and are decoded one level at a time, so that every
 // error can name its full path (encoding/json loses array indexes).
 type chatRequest struct {
-	Messages            []json.RawMessage `json:"messages"`
-	Model               *string           `json:"model"`
-	Stream              *bool             `json:"stream"`
-	StreamOptions       json.RawMessage   `json:"stream_options"`
-	MaxTokens           *int64            `json:"max_tokens"`
-	MaxCompletionTokens *int64            `json:"max_completion_tokens"`
-	Temperature         *float64          `json:"temperature"`
-	TopP                *float64          `json:"top_p"`
-	Seed                *int64            `json:"seed"`
-	N                   *int64            `json:"n"`
+	Messages      []json.RawMessage `json:"messages"`
+	Model         *string           `json:"model"`
+	Stream        *bool             `json:"stream"`
+	StreamOptions json.RawMessage   `json:"stream_options"`
+	// Numbers stay raw: decode_numbers.go checks each against its range.
+	MaxTokens           json.RawMessage   `json:"max_tokens"`
+	MaxCompletionTokens json.RawMessage   `json:"max_completion_tokens"`
+	Temperature         json.RawMessage   `json:"temperature"`
+	TopP                json.RawMessage   `json:"top_p"`
+	Seed                json.RawMessage   `json:"seed"`
+	N                   json.RawMessage   `json:"n"`
 	Stop                json.RawMessage   `json:"stop"`
 	Tools               []json.RawMessage `json:"tools"`
 	ToolChoice          json.RawMessage   `json:"tool_choice"`
@@ -39,7 +40,8 @@ type chatRequest struct {
 	Functions    json.RawMessage `json:"functions"`
 	FunctionCall json.RawMessage `json:"function_call"`
 
-	// Documented fields the relay accepts and ignores.
+	// Documented fields the relay accepts and ignores (the numeric ones
+	// range-checked all the same).
 	User                 json.RawMessage `json:"user"`
 	Metadata             json.RawMessage `json:"metadata"`
 	Store                json.RawMessage `json:"store"`
@@ -108,7 +110,9 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 	if !isNull(cr.FunctionCall) {
 		return p, reqErr("function_call", "is not supported; use tool_choice")
 	}
-	if cr.N != nil && *cr.N != 1 {
+	if n, err := intParam(cr.N, "n", nRange); err != nil {
+		return p, err
+	} else if n != nil && *n != 1 {
 		return p, reqErr("n", "only 1 is supported")
 	}
 	if cr.Stream != nil {
@@ -123,32 +127,49 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 	}
 	for _, mt := range []struct {
 		name string
-		v    *int64
+		raw  json.RawMessage
 	}{{"max_tokens", cr.MaxTokens}, {"max_completion_tokens", cr.MaxCompletionTokens}} {
-		if mt.v == nil {
-			continue
+		// From 1: 0 would silently mean "no cap" to the rest of the relay.
+		v, err := intParam(mt.raw, mt.name, tokensRange)
+		if err != nil {
+			return p, err
 		}
-		// 0 would silently mean "no cap" to the rest of the relay.
-		if *mt.v < 1 {
-			return p, reqErr(mt.name, "must be at least 1")
+		if v != nil {
+			p.MaxTokens = int(*v) // max_completion_tokens, checked last, wins
 		}
-		p.MaxTokens = int(*mt.v) // max_completion_tokens, checked last, wins
 	}
-	if t := cr.Temperature; t != nil {
-		if *t < 0 || *t > 2 {
-			return p, reqErr("temperature", "must be between 0 and 2")
-		}
-		p.Temperature = t
+	var err error
+	if p.Temperature, err = numParam(cr.Temperature, "temperature", temperatureRange); err != nil {
+		return p, err
 	}
-	if t := cr.TopP; t != nil {
-		if *t < 0 || *t > 1 {
-			return p, reqErr("top_p", "must be between 0 and 1")
-		}
-		p.TopP = t
+	if p.TopP, err = numParam(cr.TopP, "top_p", topPRange); err != nil {
+		return p, err
 	}
-	p.Seed = cr.Seed
+	if p.Seed, err = intParam(cr.Seed, "seed", seedRange); err != nil {
+		return p, err
+	}
+	// Accepted and ignored, but held to the API's ranges.
+	for _, pen := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"frequency_penalty", cr.FrequencyPenalty}, {"presence_penalty", cr.PresencePenalty}} {
+		if _, err := numParam(pen.raw, pen.name, penaltyRange); err != nil {
+			return p, err
+		}
+	}
+	if _, err := intParam(cr.TopLogprobs, "top_logprobs", topLogprobsRange); err != nil {
+		return p, err
+	}
+	if err := checkLogitBias(cr.LogitBias); err != nil {
+		return p, err
+	}
 	if cr.SessionID != nil {
 		p.Session = *cr.SessionID
+	}
+	// The last word on what any backend can take (a no-op after the
+	// checks above, kept so that a new field cannot skip it).
+	if pe := p.Check(); pe != nil {
+		return p, reqErr(pe.Field, pe.Msg)
 	}
 	return p, nil
 }

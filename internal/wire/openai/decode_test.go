@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -241,12 +242,12 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"tool message with image", msg(`{"role":"tool","tool_call_id":"c","content":[{"type":"image_url","image_url":{"url":"https://a"}}]}`), "messages[1].content[0].type", "only allowed in user"},
 		{"n > 1", req(`,"n":2`), "n", "only 1"},
 		{"n wrong type", req(`,"n":"2"`), "n", "must be an integer"},
-		{"negative max_tokens", req(`,"max_tokens":-1`), "max_tokens", "at least 1"},
-		{"zero max_completion_tokens", req(`,"max_completion_tokens":0`), "max_completion_tokens", "at least 1"},
+		{"negative max_tokens", req(`,"max_tokens":-1`), "max_tokens", "from 1 to 2147483647"},
+		{"zero max_completion_tokens", req(`,"max_completion_tokens":0`), "max_completion_tokens", "from 1 to 2147483647"},
 		{"fractional max_tokens", req(`,"max_tokens":1.5`), "max_tokens", "must be an integer"},
-		{"temperature too high", req(`,"temperature":2.5`), "temperature", "between 0 and 2"},
+		{"temperature too high", req(`,"temperature":2.5`), "temperature", "from 0 to 2"},
 		{"temperature wrong type", req(`,"temperature":"hot"`), "temperature", "must be a number"},
-		{"top_p out of range", req(`,"top_p":-0.1`), "top_p", "between 0 and 1"},
+		{"top_p out of range", req(`,"top_p":-0.1`), "top_p", "from 0 to 1"},
 		{"seed wrong type", req(`,"seed":1.5`), "seed", "must be an integer"},
 		{"stream wrong type", req(`,"stream":"yes"`), "stream", "must be a boolean"},
 		{"stream_options unknown field", req(`,"stream":true,"stream_options":{"x":1}`), "stream_options.x", "unknown field"},
@@ -318,5 +319,84 @@ func TestDecodeFailureReturnsNothing(t *testing.T) {
 	r, p, err := DecodeRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"nope"}]}`))
 	if err == nil || r != nil || p != (logic.Params{}) {
 		t.Fatalf("got %v, %+v, %v", r != nil, p, err)
+	}
+}
+
+// outOfRange are numeric parameters every one of which must be refused
+// with a 400 naming the field: past int32 for token counts (the engine's
+// type), past int64 and float64, fractions and exponents for integers,
+// -0 where 0 is out of range, strings and booleans.
+var outOfRange = []string{
+	`"max_tokens":2147483648`, `"max_tokens":4294967296`, `"max_tokens":9223372036854775807`,
+	`"max_tokens":9223372036854775808`, `"max_tokens":18446744073709551616`, `"max_tokens":1e400`,
+	`"max_tokens":-9223372036854775809`, `"max_tokens":0`, `"max_tokens":-0`, `"max_tokens":-1`,
+	`"max_tokens":1e3`, `"max_tokens":1.0`, `"max_tokens":"5"`, `"max_tokens":true`,
+	`"max_completion_tokens":2147483648`, `"max_completion_tokens":9223372036854775808`, `"max_completion_tokens":-0`,
+	`"temperature":2.0000001`, `"temperature":-1e-300`, `"temperature":1e400`, `"temperature":-1e400`,
+	`"temperature":"1"`, `"temperature":[]`,
+	`"top_p":1.0000001`, `"top_p":-0.5`, `"top_p":1e400`,
+	`"seed":9223372036854775808`, `"seed":-9223372036854775809`, `"seed":18446744073709551616`, `"seed":1e400`, `"seed":1.5`, `"seed":1e2`,
+	`"n":0`, `"n":2`, `"n":129`, `"n":9223372036854775808`, `"n":1.5`,
+	`"frequency_penalty":2.1`, `"frequency_penalty":-2.1`, `"frequency_penalty":1e400`, `"frequency_penalty":"0"`,
+	`"presence_penalty":-3`, `"presence_penalty":1e400`,
+	`"top_logprobs":21`, `"top_logprobs":-1`, `"top_logprobs":9223372036854775808`, `"top_logprobs":0.5`,
+	`"logit_bias":{"50256":101}`, `"logit_bias":{"50256":-101}`, `"logit_bias":{"50256":1.5}`, `"logit_bias":{"50256":null}`,
+	`"logit_bias":{"50256":9223372036854775808}`, `"logit_bias":{"word":1}`, `"logit_bias":{"-1":1}`, `"logit_bias":{"01":1}`,
+	`"logit_bias":[]`, `"logit_bias":5`,
+}
+
+func TestNumericParametersOutOfRange(t *testing.T) {
+	for _, n := range outOfRange {
+		field := strings.Trim(n[:strings.Index(n, ":")], `"`)
+		_, p, err := DecodeRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],` + n + `}`))
+		var re *wire.RequestError
+		if !errors.As(err, &re) {
+			t.Errorf("%s: accepted (%+v) or not a request error: %v", n, p, err)
+			continue
+		}
+		if re.Field != field {
+			t.Errorf("%s: error names %q, want %q (%s)", n, re.Field, field, re.Msg)
+		}
+		if field != "n" && field != "logit_bias" && !strings.Contains(re.Msg, " from ") {
+			t.Errorf("%s: message %q does not state the range", n, re.Msg)
+		}
+	}
+}
+
+func TestNumericParametersAtTheirBounds(t *testing.T) {
+	for _, c := range []struct {
+		extra string
+		check func(p logic.Params) bool
+	}{
+		{`"max_tokens":1`, func(p logic.Params) bool { return p.MaxTokens == 1 }},
+		{`"max_tokens":2147483647`, func(p logic.Params) bool { return p.MaxTokens == math.MaxInt32 }},
+		{`"max_completion_tokens":2147483647,"max_tokens":5`, func(p logic.Params) bool { return p.MaxTokens == math.MaxInt32 }},
+		{`"max_tokens":null`, func(p logic.Params) bool { return p.MaxTokens == 0 }},
+		{`"temperature":0`, func(p logic.Params) bool { return *p.Temperature == 0 }},
+		{`"temperature":-0`, func(p logic.Params) bool { return *p.Temperature == 0 && !math.Signbit(*p.Temperature) }},
+		{`"temperature":-0.0e5`, func(p logic.Params) bool { return !math.Signbit(*p.Temperature) }},
+		{`"temperature":2`, func(p logic.Params) bool { return *p.Temperature == 2 }},
+		{`"temperature":2e0`, func(p logic.Params) bool { return *p.Temperature == 2 }},
+		{`"temperature":1e-400`, func(p logic.Params) bool { return *p.Temperature == 0 }}, // underflows to 0: in range
+		{`"temperature":null`, func(p logic.Params) bool { return p.Temperature == nil }},
+		{`"top_p":1`, func(p logic.Params) bool { return *p.TopP == 1 }},
+		{`"seed":9223372036854775807`, func(p logic.Params) bool { return *p.Seed == math.MaxInt64 }},
+		{`"seed":-9223372036854775808`, func(p logic.Params) bool { return *p.Seed == math.MinInt64 }},
+		{`"n":1`, func(p logic.Params) bool { return true }},
+		{`"frequency_penalty":-2,"presence_penalty":2`, func(p logic.Params) bool { return true }},
+		{`"top_logprobs":0`, func(p logic.Params) bool { return true }},
+		{`"top_logprobs":20`, func(p logic.Params) bool { return true }},
+		{`"logit_bias":{"50256":-100,"0":100}`, func(p logic.Params) bool { return true }},
+		{`"logit_bias":{}`, func(p logic.Params) bool { return true }},
+		{`"logit_bias":null`, func(p logic.Params) bool { return true }},
+	} {
+		_, p, err := DecodeRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],` + c.extra + `}`))
+		if err != nil {
+			t.Errorf("%s: %v", c.extra, err)
+			continue
+		}
+		if !c.check(p) {
+			t.Errorf("%s: decoded %+v", c.extra, p)
+		}
 	}
 }

@@ -232,10 +232,17 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"system","content":""},{"role":"tool","tool_call_id":"c","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}],"stop":"\u0000"}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"DATA:image/x;base64,\"q"}}]}],"temperature":1e-7}`))
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}]} trailing`))
+	for _, n := range outOfRange {
+		f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}],` + n + `}`))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r, p, err := DecodeRequest(body)
 		if err != nil {
 			return
+		}
+		// Whatever was accepted is within what every backend can take.
+		if pe := p.Check(); pe != nil {
+			t.Fatalf("accepted params fail Check: %v", pe)
 		}
 		checkReencodes(t, r, p)
 	})
