@@ -57,7 +57,7 @@ func DecodeCountTokens(body []byte) (*content.Request, logic.Params, error) {
 
 func decode(body []byte, needMaxTokens bool) (*content.Request, logic.Params, error) {
 	var w request
-	if err := decodeBody(body, &w); err != nil {
+	if err := wire.DecodeBody(body, &w); err != nil {
 		return nil, logic.Params{}, err
 	}
 	p, err := params(&w, needMaxTokens)
@@ -133,13 +133,13 @@ type textBlock struct {
 
 // decodeSystem accepts a string or an array of text blocks.
 func decodeSystem(raw json.RawMessage) ([]content.Text, error) {
-	if absent(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
-	switch firstByte(raw) {
+	switch wire.FirstByte(raw) {
 	case '"':
 		var s string
-		if err := decodeStrict(raw, "system", &s); err != nil {
+		if err := wire.DecodeValue(raw, "system", &s); err != nil {
 			return nil, err
 		}
 		if s == "" {
@@ -148,12 +148,12 @@ func decodeSystem(raw json.RawMessage) ([]content.Text, error) {
 		return []content.Text{content.FromString(s)}, nil
 	case '[':
 		var items []json.RawMessage
-		if err := decodeStrict(raw, "system", &items); err != nil {
+		if err := wire.DecodeValue(raw, "system", &items); err != nil {
 			return nil, err
 		}
 		out := make([]content.Text, 0, len(items))
 		for i, item := range items {
-			path := index("system", i)
+			path := wire.Index("system", i)
 			typ, err := blockType(item, path)
 			if err != nil {
 				return nil, err
@@ -162,7 +162,7 @@ func decodeSystem(raw json.RawMessage) ([]content.Text, error) {
 				return nil, &wire.RequestError{Field: path + ".type", Msg: "must be text"}
 			}
 			var b textBlock
-			if err := decodeStrict(item, path, &b); err != nil {
+			if err := wire.DecodeValue(item, path, &b); err != nil {
 				return nil, err
 			}
 			if b.Text == nil {
@@ -192,16 +192,16 @@ type tool struct {
 }
 
 func decodeTools(raw json.RawMessage) ([]content.Tool, error) {
-	if absent(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	var items []json.RawMessage
-	if err := decodeStrict(raw, "tools", &items); err != nil {
+	if err := wire.DecodeValue(raw, "tools", &items); err != nil {
 		return nil, err
 	}
 	out := make([]content.Tool, 0, len(items))
 	for i, item := range items {
-		path := index("tools", i)
+		path := wire.Index("tools", i)
 		typ, err := peekType(item, path)
 		if err != nil {
 			return nil, err
@@ -212,13 +212,13 @@ func decodeTools(raw json.RawMessage) ([]content.Tool, error) {
 			return nil, &wire.RequestError{Field: path + ".type", Msg: "server tools are not supported yet"}
 		}
 		var t tool
-		if err := decodeStrict(item, path, &t); err != nil {
+		if err := wire.DecodeValue(item, path, &t); err != nil {
 			return nil, err
 		}
 		if t.Name == "" {
 			return nil, &wire.RequestError{Field: path + ".name", Msg: "required"}
 		}
-		if absent(t.InputSchema) {
+		if wire.IsNull(t.InputSchema) {
 			return nil, &wire.RequestError{Field: path + ".input_schema", Msg: "required"}
 		}
 		if !isObject(t.InputSchema) {
@@ -240,11 +240,11 @@ type toolChoice struct {
 }
 
 func decodeToolChoice(raw json.RawMessage) (content.ToolChoice, error) {
-	if absent(raw) {
+	if wire.IsNull(raw) {
 		return content.ToolChoice{}, nil
 	}
 	var c toolChoice
-	if err := decodeStrict(raw, "tool_choice", &c); err != nil {
+	if err := wire.DecodeValue(raw, "tool_choice", &c); err != nil {
 		return content.ToolChoice{}, err
 	}
 	out := content.ToolChoice{DisableParallel: c.DisableParallelToolUse}
@@ -272,14 +272,14 @@ func decodeToolChoice(raw json.RawMessage) (content.ToolChoice, error) {
 // peekType reads the "type" of the object raw at path, without judging its
 // other fields; it is "" when the object has none.
 func peekType(raw json.RawMessage, path string) (string, error) {
-	if absent(raw) {
+	if wire.IsNull(raw) {
 		return "", &wire.RequestError{Field: path, Msg: "must be an object"}
 	}
 	var head struct {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil {
-		return "", fieldError(path, err)
+		return "", wire.FieldError(path, err)
 	}
 	return head.Type, nil
 }

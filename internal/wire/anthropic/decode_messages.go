@@ -13,11 +13,11 @@ type message struct {
 }
 
 func decodeMessages(raw json.RawMessage) ([]content.Message, error) {
-	if absent(raw) {
+	if wire.IsNull(raw) {
 		return nil, &wire.RequestError{Field: "messages", Msg: "required"}
 	}
 	var items []json.RawMessage
-	if err := decodeStrict(raw, "messages", &items); err != nil {
+	if err := wire.DecodeValue(raw, "messages", &items); err != nil {
 		return nil, err
 	}
 	if len(items) == 0 {
@@ -25,12 +25,12 @@ func decodeMessages(raw json.RawMessage) ([]content.Message, error) {
 	}
 	out := make([]content.Message, 0, len(items))
 	for i, item := range items {
-		path := index("messages", i)
-		if firstByte(item) != '{' {
+		path := wire.Index("messages", i)
+		if wire.FirstByte(item) != '{' {
 			return nil, &wire.RequestError{Field: path, Msg: "must be an object"}
 		}
 		var m message
-		if err := decodeStrict(item, path, &m); err != nil {
+		if err := wire.DecodeValue(item, path, &m); err != nil {
 			return nil, err
 		}
 		var role content.Role
@@ -55,25 +55,25 @@ func decodeMessages(raw json.RawMessage) ([]content.Message, error) {
 
 // decodeContent accepts a string or an array of content blocks.
 func decodeContent(raw json.RawMessage, path string, role content.Role) ([]content.Part, error) {
-	if absent(raw) {
+	if wire.IsNull(raw) {
 		return nil, &wire.RequestError{Field: path, Msg: "required"}
 	}
-	switch firstByte(raw) {
+	switch wire.FirstByte(raw) {
 	case '"':
 		var s string
-		if err := decodeStrict(raw, path, &s); err != nil {
+		if err := wire.DecodeValue(raw, path, &s); err != nil {
 			return nil, err
 		}
 		return []content.Part{{Kind: content.PartText, Text: content.FromString(s)}}, nil
 	case '[':
 		var items []json.RawMessage
-		if err := decodeStrict(raw, path, &items); err != nil {
+		if err := wire.DecodeValue(raw, path, &items); err != nil {
 			return nil, err
 		}
 		parts := make([]content.Part, 0, len(items))
 		for i, item := range items {
 			var err error
-			if parts, err = decodeBlock(parts, item, index(path, i), role); err != nil {
+			if parts, err = decodeBlock(parts, item, wire.Index(path, i), role); err != nil {
 				return nil, err
 			}
 		}
@@ -127,7 +127,7 @@ func decodeBlock(parts []content.Part, raw json.RawMessage, path string, role co
 			Type string `json:"type"`
 			Data string `json:"data"`
 		}
-		return parts, decodeStrict(raw, path, &b)
+		return parts, wire.DecodeValue(raw, path, &b)
 	case "document":
 		return nil, &wire.RequestError{Field: path + ".type", Msg: "document blocks are not supported yet"}
 	default:
@@ -137,7 +137,7 @@ func decodeBlock(parts []content.Part, raw json.RawMessage, path string, role co
 
 func decodeText(raw json.RawMessage, path string) (content.Part, error) {
 	var b textBlock
-	if err := decodeStrict(raw, path, &b); err != nil {
+	if err := wire.DecodeValue(raw, path, &b); err != nil {
 		return content.Part{}, err
 	}
 	if b.Text == nil {
@@ -162,11 +162,11 @@ type imageSource struct {
 
 func decodeImage(raw json.RawMessage, path string) (content.Part, error) {
 	var b imageBlock
-	if err := decodeStrict(raw, path, &b); err != nil {
+	if err := wire.DecodeValue(raw, path, &b); err != nil {
 		return content.Part{}, err
 	}
 	path += ".source"
-	if absent(b.Source) {
+	if wire.IsNull(b.Source) {
 		return content.Part{}, &wire.RequestError{Field: path, Msg: "required"}
 	}
 	typ, err := blockType(b.Source, path)
@@ -181,7 +181,7 @@ func decodeImage(raw json.RawMessage, path string) (content.Part, error) {
 		return content.Part{}, &wire.RequestError{Field: path + ".type", Msg: "must be base64 or url"}
 	}
 	var s imageSource
-	if err := decodeStrict(b.Source, path, &s); err != nil {
+	if err := wire.DecodeValue(b.Source, path, &s); err != nil {
 		return content.Part{}, err
 	}
 	p := content.Part{Kind: content.PartImage}
@@ -221,7 +221,7 @@ type toolUseBlock struct {
 
 func decodeToolUse(raw json.RawMessage, path string) (content.Part, error) {
 	var b toolUseBlock
-	if err := decodeStrict(raw, path, &b); err != nil {
+	if err := wire.DecodeValue(raw, path, &b); err != nil {
 		return content.Part{}, err
 	}
 	if b.ID == "" {
@@ -232,7 +232,7 @@ func decodeToolUse(raw json.RawMessage, path string) (content.Part, error) {
 	}
 	args := content.FromString("{}")
 	switch {
-	case absent(b.Input):
+	case wire.IsNull(b.Input):
 		// The official SDKs leave input out when it is empty.
 	case !isObject(b.Input):
 		return content.Part{}, &wire.RequestError{Field: path + ".input", Msg: "must be an object"}
@@ -256,7 +256,7 @@ type toolResultBlock struct {
 // stays right behind the result it belongs to.
 func decodeToolResult(parts []content.Part, raw json.RawMessage, path string) ([]content.Part, error) {
 	var b toolResultBlock
-	if err := decodeStrict(raw, path, &b); err != nil {
+	if err := wire.DecodeValue(raw, path, &b); err != nil {
 		return nil, err
 	}
 	if b.ToolUseID == "" {
@@ -264,13 +264,13 @@ func decodeToolResult(parts []content.Part, raw json.RawMessage, path string) ([
 	}
 	result := content.Part{Kind: content.PartToolResult, ToolID: content.FromString(b.ToolUseID), IsError: b.IsError}
 	path += ".content"
-	if absent(b.Content) {
+	if wire.IsNull(b.Content) {
 		return append(parts, result), nil
 	}
-	switch firstByte(b.Content) {
+	switch wire.FirstByte(b.Content) {
 	case '"':
 		var s string
-		if err := decodeStrict(b.Content, path, &s); err != nil {
+		if err := wire.DecodeValue(b.Content, path, &s); err != nil {
 			return nil, err
 		}
 		result.Text = content.FromString(s)
@@ -280,14 +280,14 @@ func decodeToolResult(parts []content.Part, raw json.RawMessage, path string) ([
 		return nil, &wire.RequestError{Field: path, Msg: "must be a string or an array"}
 	}
 	var items []json.RawMessage
-	if err := decodeStrict(b.Content, path, &items); err != nil {
+	if err := wire.DecodeValue(b.Content, path, &items); err != nil {
 		return nil, err
 	}
 	var text content.Text // the text blocks joined with "\n"
 	ntext := 0
 	var images []content.Part
 	for i, item := range items {
-		ipath := index(path, i)
+		ipath := wire.Index(path, i)
 		typ, err := blockType(item, ipath)
 		if err != nil {
 			return nil, err
@@ -328,7 +328,7 @@ type thinkingBlock struct {
 
 func decodeThinking(raw json.RawMessage, path string) (content.Part, error) {
 	var b thinkingBlock
-	if err := decodeStrict(raw, path, &b); err != nil {
+	if err := wire.DecodeValue(raw, path, &b); err != nil {
 		return content.Part{}, err
 	}
 	if b.Thinking == nil {

@@ -42,7 +42,7 @@ var (
 // null; ok is false when raw is some other JSON value.
 func number(raw json.RawMessage) (lit []byte, ok bool) {
 	raw = bytes.TrimSpace(raw)
-	if absent(raw) {
+	if wire.IsNull(raw) {
 		return nil, true
 	}
 	if c := raw[0]; c != '-' && (c < '0' || c > '9') {

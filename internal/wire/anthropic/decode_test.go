@@ -2,12 +2,12 @@ package anthropic
 
 import (
 	"errors"
-	"github.com/inference-relay/relay/internal/logic"
 	"math"
 	"strings"
 	"testing"
 
 	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/wire"
 )
 
@@ -16,12 +16,12 @@ func TestDecodeRequestErrors(t *testing.T) {
 	tests := []struct {
 		name, body, field, msg string
 	}{
-		{"empty body", ``, "", "empty request body"},
-		{"malformed", `{"model":"m",}`, "", "malformed JSON at byte 14"},
-		{"truncated", `{"model":"m"`, "", "malformed JSON: unexpected end at byte 12"},
-		{"trailing data", `{"model":"m","max_tokens":1,` + msgs + `} {}`, "", "unexpected data after the JSON body"},
-		{"trailing garbage", `{"model":"m","max_tokens":1,` + msgs + `}x`, "", "unexpected data after the JSON body"},
-		{"not an object", `[1]`, "", "must be an object"},
+		{"empty body", ``, "", "request body is empty"},
+		{"malformed", `{"model":"m",}`, "", "malformed JSON at byte offset 13"},
+		{"truncated", `{"model":"m"`, "", "malformed JSON at byte offset 12"},
+		{"trailing data", `{"model":"m","max_tokens":1,` + msgs + `} {}`, "", "unexpected data after the JSON object at byte offset"},
+		{"trailing garbage", `{"model":"m","max_tokens":1,` + msgs + `}x`, "", "unexpected data after the JSON object at byte offset"},
+		{"not an object", `[1]`, "", "request body must be a JSON object"},
 		{"missing model", `{"max_tokens":1,` + msgs + `}`, "model", "required"},
 		{"model wrong type", `{"model":1,"max_tokens":1,` + msgs + `}`, "model", "must be a string"},
 		{"missing max_tokens", `{"model":"m",` + msgs + `}`, "max_tokens", "required"},
@@ -34,7 +34,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"top_k negative", `{"model":"m","max_tokens":1,"top_k":-1,` + msgs + `}`, "top_k", "must be an integer from 0 to 2147483647"},
 		{"stream wrong type", `{"model":"m","max_tokens":1,"stream":"yes",` + msgs + `}`, "stream", "must be a boolean"},
 		{"stop_sequences wrong type", `{"model":"m","max_tokens":1,"stop_sequences":"x",` + msgs + `}`, "stop_sequences", "must be an array"},
-		{"unknown field", `{"model":"m","max_tokens":1,"frobnicate":true,` + msgs + `}`, "", "unknown field"},
+		{"unknown field", `{"model":"m","max_tokens":1,"frobnicate":true,` + msgs + `}`, "frobnicate", "unknown field"},
 		{"missing messages", `{"model":"m","max_tokens":1}`, "messages", "required"},
 		{"empty messages", `{"model":"m","max_tokens":1,"messages":[]}`, "messages", "must not be empty"},
 		{"messages wrong type", `{"model":"m","max_tokens":1,"messages":{}}`, "messages", "must be an array"},
@@ -44,11 +44,11 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"role wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":1,"content":"hi"}]}`, "messages[0].role", "must be a string"},
 		{"missing content", `{"model":"m","max_tokens":1,"messages":[{"role":"user"}]}`, "messages[0].content", "required"},
 		{"content wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":5}]}`, "messages[0].content", "must be a string or an array"},
-		{"unknown message field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi","name":"x"}]}`, "messages[0]", "unknown field"},
+		{"unknown message field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi","name":"x"}]}`, "messages[0].name", "unknown field"},
 		{"bad block type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"video"}]}]}`, "messages[0].content[0].type", "unknown content block type"},
 		{"block without type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"text":"x"}]}]}`, "messages[0].content[0].type", "required"},
 		{"block not object", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":["x"]}]}`, "messages[0].content[0]", "must be an object"},
-		{"text block unknown field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"x","extra":1}]}]}`, "messages[0].content[0]", "unknown field"},
+		{"text block unknown field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"x","extra":1}]}]}`, "messages[0].content[0].extra", "unknown field"},
 		{"text block missing text", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text"}]}]}`, "messages[0].content[0].text", "required"},
 		{"text wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":1}]}]}`, "messages[0].content[0].text", "must be a string"},
 		{"tool_result in assistant", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":[{"type":"tool_result","tool_use_id":"t"}]}]}`, "messages[1].content[0].type", "only allowed in user messages"},
@@ -60,7 +60,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"image source missing", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image"}]}]}`, "messages[0].content[0].source", "required"},
 		{"image source bad type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"ftp"}}]}]}`, "messages[0].content[0].source.type", "must be base64 or url"},
 		{"image base64 missing data", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png"}}]}]}`, "messages[0].content[0].source.data", "required"},
-		{"image source unknown field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"u","x":1}}]}]}`, "messages[0].content[0].source", "unknown field"},
+		{"image source unknown field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"u","x":1}}]}]}`, "messages[0].content[0].source.x", "unknown field"},
 		{"image file source", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}`, "messages[0].content[0].source.type", "not supported yet"},
 		{"tool_use input not object", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"n","input":[1]}]}]}`, "messages[1].content[0].input", "must be an object"},
 		{"tool_use missing id", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"tool_use","name":"n","input":{}}]}]}`, "messages[1].content[0].id", "required"},
@@ -70,13 +70,13 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"tool_result is_error wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","is_error":"yes"}]}]}`, "messages[0].content[0].is_error", "must be a boolean"},
 		{"system wrong type", `{"model":"m","max_tokens":1,"system":5,` + msgs + `}`, "system", "must be a string or an array"},
 		{"system block not text", `{"model":"m","max_tokens":1,"system":[{"type":"image"}],` + msgs + `}`, "system[0].type", "must be text"},
-		{"system block unknown field", `{"model":"m","max_tokens":1,"system":[{"type":"text","text":"s","x":1}],` + msgs + `}`, "system[0]", "unknown field"},
+		{"system block unknown field", `{"model":"m","max_tokens":1,"system":[{"type":"text","text":"s","x":1}],` + msgs + `}`, "system[0].x", "unknown field"},
 		{"tools wrong type", `{"model":"m","max_tokens":1,"tools":{},` + msgs + `}`, "tools", "must be an array"},
 		{"server tool", `{"model":"m","max_tokens":1,"tools":[{"type":"web_search_20250305","name":"web_search"}],` + msgs + `}`, "tools[0].type", "server tools are not supported yet"},
 		{"tool missing name", `{"model":"m","max_tokens":1,"tools":[{"input_schema":{}}],` + msgs + `}`, "tools[0].name", "required"},
 		{"tool missing schema", `{"model":"m","max_tokens":1,"tools":[{"name":"f"}],` + msgs + `}`, "tools[0].input_schema", "required"},
 		{"tool schema not object", `{"model":"m","max_tokens":1,"tools":[{"name":"f","input_schema":"s"}],` + msgs + `}`, "tools[0].input_schema", "must be an object"},
-		{"tool unknown field", `{"model":"m","max_tokens":1,"tools":[{"name":"f","input_schema":{},"parameters":{}}],` + msgs + `}`, "tools[0]", "unknown field"},
+		{"tool unknown field", `{"model":"m","max_tokens":1,"tools":[{"name":"f","input_schema":{},"parameters":{}}],` + msgs + `}`, "tools[0].parameters", "unknown field"},
 		{"tool_choice bad type", `{"model":"m","max_tokens":1,"tool_choice":{"type":"required"},` + msgs + `}`, "tool_choice.type", "must be auto, any, tool or none"},
 		{"tool_choice tool without name", `{"model":"m","max_tokens":1,"tool_choice":{"type":"tool"},` + msgs + `}`, "tool_choice.name", "required"},
 		{"tool_choice wrong type", `{"model":"m","max_tokens":1,"tool_choice":"auto",` + msgs + `}`, "tool_choice", "must be an object"},
@@ -100,9 +100,11 @@ func TestDecodeRequestErrors(t *testing.T) {
 	}
 }
 
-// Error messages must not echo what the client sent.
+// Error messages must not echo what the client sent: no value, and no key
+// that is not a short identifier (wire.SafeName; identifiers are named, as
+// the "unknown field" cases above show).
 func TestDecodeRequestErrorsDoNotEchoValues(t *testing.T) {
-	const secret = "zebra-secret-value"
+	const secret = "zebra secret value"
 	bodies := []string{
 		`{"model":"m","max_tokens":1,"` + secret + `":1,"messages":[{"role":"user","content":"hi"}]}`,
 		`{"model":"m","max_tokens":1,"messages":[{"role":"` + secret + `","content":"hi"}]}`,

@@ -1,13 +1,7 @@
 package openai
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
-	"reflect"
-	"strconv"
-	"strings"
 
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/logic"
@@ -72,7 +66,7 @@ type streamOptions struct {
 // error is a *wire.RequestError naming the field at fault.
 func DecodeRequest(body []byte) (*content.Request, logic.Params, error) {
 	var cr chatRequest
-	if err := decodeTop(body, &cr); err != nil {
+	if err := wire.DecodeBody(body, &cr); err != nil {
 		return nil, logic.Params{}, err
 	}
 	p, err := decodeParams(&cr)
@@ -104,10 +98,10 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 	if len(cr.Messages) == 0 {
 		return p, reqErr("messages", "must not be empty")
 	}
-	if !isNull(cr.Functions) {
+	if !wire.IsNull(cr.Functions) {
 		return p, reqErr("functions", "is not supported; use tools")
 	}
-	if !isNull(cr.FunctionCall) {
+	if !wire.IsNull(cr.FunctionCall) {
 		return p, reqErr("function_call", "is not supported; use tool_choice")
 	}
 	if n, err := intParam(cr.N, "n", nRange); err != nil {
@@ -118,9 +112,9 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 	if cr.Stream != nil {
 		p.Stream = *cr.Stream
 	}
-	if !isNull(cr.StreamOptions) {
+	if !wire.IsNull(cr.StreamOptions) {
 		var so streamOptions
-		if err := decodeStrict(cr.StreamOptions, "stream_options", &so); err != nil {
+		if err := wire.DecodeValue(cr.StreamOptions, "stream_options", &so); err != nil {
 			return p, err
 		}
 		p.IncludeUsage = p.Stream && so.IncludeUsage != nil && *so.IncludeUsage
@@ -175,7 +169,7 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 }
 
 func decodeStop(raw json.RawMessage) ([]content.Text, error) {
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil, nil
 	}
 	var stops []content.Text
@@ -184,16 +178,16 @@ func decodeStop(raw json.RawMessage) ([]content.Text, error) {
 			stops = append(stops, content.Of(t.b))
 		}
 	}
-	switch firstByte(raw) {
+	switch wire.FirstByte(raw) {
 	case '"':
 		var t text
-		if err := decodeStrict(raw, "stop", &t); err != nil {
+		if err := wire.DecodeValue(raw, "stop", &t); err != nil {
 			return nil, err
 		}
 		add(t)
 	case '[':
 		var ts []text
-		if err := decodeStrict(raw, "stop", &ts); err != nil {
+		if err := wire.DecodeValue(raw, "stop", &ts); err != nil {
 			return nil, reqErr("stop", "must be a string or an array of strings")
 		}
 		for _, t := range ts {
@@ -205,132 +199,6 @@ func decodeStop(raw json.RawMessage) ([]content.Text, error) {
 	return stops, nil
 }
 
-// decodeTop decodes the whole body into v, rejecting malformed JSON (with
-// the byte offset), unknown fields and trailing data.
-func decodeTop(body []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		switch {
-		case errors.Is(err, io.EOF):
-			return reqErr("", "request body is empty")
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return reqErr("", "malformed JSON at byte offset "+strconv.Itoa(len(body)))
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field == "" {
-			return reqErr("", "request body must be a JSON object")
-		}
-		return jsonError("", err)
-	}
-	if rest := trimSpace(body[d.InputOffset():]); len(rest) > 0 {
-		return reqErr("", "unexpected data after the JSON object at byte offset "+strconv.FormatInt(d.InputOffset(), 10))
-	}
-	return nil
-}
-
-// decodeStrict decodes one already-validated raw value into v, reporting
-// errors under path.
-func decodeStrict(raw []byte, path string, v any) error {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return jsonError(path, err)
-	}
-	return nil
-}
-
-// jsonError turns an encoding/json error into a *wire.RequestError that
-// names the field and never quotes a value.
-func jsonError(path string, err error) error {
-	var re *wire.RequestError
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &re):
-		return re
-	case errors.As(err, &se):
-		// Offset counts the bytes read including the bad one; report the
-		// bad byte's own (0-based) position.
-		return reqErr(path, "malformed JSON at byte offset "+strconv.FormatInt(max(se.Offset-1, 0), 10))
-	case errors.As(err, &te):
-		return reqErr(joinPath(path, te.Field), "must be "+describeType(te.Type))
-	}
-	const unknown = `json: unknown field "`
-	if msg := err.Error(); strings.HasPrefix(msg, unknown) {
-		name := strings.TrimSuffix(strings.TrimPrefix(msg, unknown), `"`)
-		if safeName(name) {
-			return reqErr(joinPath(path, name), "unknown field")
-		}
-		return reqErr(path, "unknown field")
-	}
-	return reqErr(path, "malformed value")
-}
-
-// safeName reports whether an unknown field name may appear in an error:
-// short identifiers only, so a client cannot smuggle content into the
-// relay's errors through a key.
-func safeName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c == '-' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
-func describeType(t reflect.Type) string {
-	if t == nil {
-		return "of another type"
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.String:
-		return "a string"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		if t == reflect.TypeFor[text]() {
-			return "a string"
-		}
-		return "an object"
-	case reflect.Pointer:
-		return describeType(t.Elem())
-	}
-	return "of another type"
-}
-
-func joinPath(path, field string) string {
-	switch {
-	case field == "":
-		return path
-	case path == "":
-		return field
-	}
-	return path + "." + field
-}
-
-func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
-
 func reqErr(field, msg string) *wire.RequestError {
 	return &wire.RequestError{Field: field, Msg: msg}
-}
-
-// firstByte returns the first non-space byte of raw, or 0.
-func firstByte(raw []byte) byte {
-	raw = trimSpace(raw)
-	if len(raw) == 0 {
-		return 0
-	}
-	return raw[0]
 }

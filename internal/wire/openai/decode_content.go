@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/wire"
 )
 
 // partSet says which content part types a role accepts.
@@ -19,15 +20,15 @@ const (
 // decodeContent decodes a message's content: a string, an array of parts, or
 // null. ok is false when the content was absent or null.
 func decodeContent(raw json.RawMessage, path string, allowed partSet) (parts []content.Part, ok bool, err error) {
-	switch firstByte(raw) {
+	switch wire.FirstByte(raw) {
 	case 0, 'n':
-		if !isNull(raw) {
+		if !wire.IsNull(raw) {
 			return nil, false, reqErr(path, "must be a string or an array of content parts")
 		}
 		return nil, false, nil
 	case '"':
 		var t text
-		if err := decodeStrict(raw, path, &t); err != nil {
+		if err := wire.DecodeValue(raw, path, &t); err != nil {
 			return nil, false, err
 		}
 		return []content.Part{{Kind: content.PartText, Text: content.Of(t.b)}}, true, nil
@@ -36,7 +37,7 @@ func decodeContent(raw json.RawMessage, path string, allowed partSet) (parts []c
 		return nil, false, reqErr(path, "must be a string or an array of content parts")
 	}
 	var raws []json.RawMessage
-	if err := decodeStrict(raw, path, &raws); err != nil {
+	if err := wire.DecodeValue(raw, path, &raws); err != nil {
 		return nil, false, err
 	}
 	if len(raws) == 0 {
@@ -44,7 +45,7 @@ func decodeContent(raw json.RawMessage, path string, allowed partSet) (parts []c
 	}
 	parts = make([]content.Part, 0, len(raws))
 	for i, pr := range raws {
-		p, keep, err := decodePart(pr, indexPath(path, i), allowed)
+		p, keep, err := decodePart(pr, wire.Index(path, i), allowed)
 		if err != nil {
 			return nil, false, err
 		}
@@ -59,11 +60,11 @@ func decodeContent(raw json.RawMessage, path string, allowed partSet) (parts []c
 // accepts but drops (refusal parts of earlier assistant turns).
 func decodePart(raw json.RawMessage, path string, allowed partSet) (p content.Part, keep bool, err error) {
 	var cp contentPart
-	if err := decodeStrict(raw, path, &cp); err != nil {
+	if err := wire.DecodeValue(raw, path, &cp); err != nil {
 		return p, false, err
 	}
 	if cp.Type == nil {
-		return p, false, reqErr(joinPath(path, "type"), "is required")
+		return p, false, reqErr(wire.JoinPath(path, "type"), "is required")
 	}
 	typ := *cp.Type
 	// The part struct is a union; a field that belongs to another type is as
@@ -74,50 +75,50 @@ func decodePart(raw json.RawMessage, path string, allowed partSet) (p content.Pa
 		owner   string
 	}{
 		{"text", cp.Text.set, "text"},
-		{"image_url", !isNull(cp.ImageURL), "image_url"},
-		{"input_audio", !isNull(cp.InputAudio), "input_audio"},
-		{"file", !isNull(cp.File), "file"},
-		{"refusal", !isNull(cp.Refusal), "refusal"},
+		{"image_url", !wire.IsNull(cp.ImageURL), "image_url"},
+		{"input_audio", !wire.IsNull(cp.InputAudio), "input_audio"},
+		{"file", !wire.IsNull(cp.File), "file"},
+		{"refusal", !wire.IsNull(cp.Refusal), "refusal"},
 	} {
 		if f.present && f.owner != typ {
-			return p, false, reqErr(joinPath(path, f.name), "unknown field for this part type")
+			return p, false, reqErr(wire.JoinPath(path, f.name), "unknown field for this part type")
 		}
 	}
 	switch typ {
 	case "text":
 		if !cp.Text.set {
-			return p, false, reqErr(joinPath(path, "text"), "is required")
+			return p, false, reqErr(wire.JoinPath(path, "text"), "is required")
 		}
 		return content.Part{Kind: content.PartText, Text: content.Of(cp.Text.b)}, true, nil
 	case "image_url":
 		if allowed != textAndImages {
-			return p, false, reqErr(joinPath(path, "type"), "image parts are only allowed in user messages")
+			return p, false, reqErr(wire.JoinPath(path, "type"), "image parts are only allowed in user messages")
 		}
-		return decodeImage(cp.ImageURL, joinPath(path, "image_url"))
+		return decodeImage(cp.ImageURL, wire.JoinPath(path, "image_url"))
 	case "refusal":
 		if allowed != assistantParts {
-			return p, false, reqErr(joinPath(path, "type"), "refusal parts are only allowed in assistant messages")
+			return p, false, reqErr(wire.JoinPath(path, "type"), "refusal parts are only allowed in assistant messages")
 		}
 		return p, false, nil
 	case "input_audio":
-		return p, false, reqErr(joinPath(path, "type"), "input_audio parts are not supported")
+		return p, false, reqErr(wire.JoinPath(path, "type"), "input_audio parts are not supported")
 	case "file":
-		return p, false, reqErr(joinPath(path, "type"), "file parts are not supported")
+		return p, false, reqErr(wire.JoinPath(path, "type"), "file parts are not supported")
 	}
-	return p, false, reqErr(joinPath(path, "type"), "unknown content part type")
+	return p, false, reqErr(wire.JoinPath(path, "type"), "unknown content part type")
 }
 
 // decodeImage maps an image_url part: a base64 data URL becomes MediaType
 // and Data, an http(s) URL stays a URL.
 func decodeImage(raw json.RawMessage, path string) (content.Part, bool, error) {
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return content.Part{}, false, reqErr(path, "is required")
 	}
 	var iu imageURL
-	if err := decodeStrict(raw, path, &iu); err != nil {
+	if err := wire.DecodeValue(raw, path, &iu); err != nil {
 		return content.Part{}, false, err
 	}
-	upath := joinPath(path, "url")
+	upath := wire.JoinPath(path, "url")
 	u := iu.URL.b
 	if len(u) == 0 {
 		return content.Part{}, false, reqErr(upath, "is required")

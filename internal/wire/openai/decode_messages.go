@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/wire"
 )
 
 // chatMessage is the union of every message role's fields; decodeMessage
@@ -51,13 +52,13 @@ type toolCallFunction struct {
 
 func decodeMessages(raws []json.RawMessage, r *content.Request) error {
 	for i, raw := range raws {
-		path := indexPath("messages", i)
+		path := wire.Index("messages", i)
 		var m chatMessage
-		if err := decodeStrict(raw, path, &m); err != nil {
+		if err := wire.DecodeValue(raw, path, &m); err != nil {
 			return err
 		}
 		if m.Role == nil {
-			return reqErr(joinPath(path, "role"), "is required")
+			return reqErr(wire.JoinPath(path, "role"), "is required")
 		}
 		if err := checkRoleFields(&m, path); err != nil {
 			return err
@@ -73,9 +74,9 @@ func decodeMessages(raws []json.RawMessage, r *content.Request) error {
 		case "tool":
 			err = decodeToolResult(&m, path, r)
 		case "function":
-			err = reqErr(joinPath(path, "role"), "the function role is not supported; use tool")
+			err = reqErr(wire.JoinPath(path, "role"), "the function role is not supported; use tool")
 		default:
-			err = reqErr(joinPath(path, "role"), "unknown role")
+			err = reqErr(wire.JoinPath(path, "role"), "unknown role")
 		}
 		if err != nil {
 			return err
@@ -94,31 +95,31 @@ func checkRoleFields(m *chatMessage, path string) error {
 		present bool
 		allowed bool
 	}{
-		{"name", !isNull(m.Name), role != "tool"},
+		{"name", !wire.IsNull(m.Name), role != "tool"},
 		{"tool_calls", m.ToolCalls != nil, assistant},
 		{"reasoning_content", m.ReasoningContent.set, assistant},
-		{"refusal", !isNull(m.Refusal), assistant},
-		{"annotations", !isNull(m.Annotations), assistant},
-		{"audio", !isNull(m.Audio), assistant},
+		{"refusal", !wire.IsNull(m.Refusal), assistant},
+		{"annotations", !wire.IsNull(m.Annotations), assistant},
+		{"audio", !wire.IsNull(m.Audio), assistant},
 		{"tool_call_id", m.ToolCallID.set, role == "tool"},
 	} {
 		if f.present && !f.allowed {
-			return reqErr(joinPath(path, f.name), "unknown field for this role")
+			return reqErr(wire.JoinPath(path, f.name), "unknown field for this role")
 		}
 	}
-	if !isNull(m.FunctionCall) {
-		return reqErr(joinPath(path, "function_call"), "is not supported; use tool_calls")
+	if !wire.IsNull(m.FunctionCall) {
+		return reqErr(wire.JoinPath(path, "function_call"), "is not supported; use tool_calls")
 	}
 	return nil
 }
 
 func decodeSystem(m *chatMessage, path string, r *content.Request) error {
-	parts, ok, err := decodeContent(m.Content, joinPath(path, "content"), textOnly)
+	parts, ok, err := decodeContent(m.Content, wire.JoinPath(path, "content"), textOnly)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return reqErr(joinPath(path, "content"), "is required")
+		return reqErr(wire.JoinPath(path, "content"), "is required")
 	}
 	for _, p := range parts {
 		r.System = append(r.System, p.Text)
@@ -127,12 +128,12 @@ func decodeSystem(m *chatMessage, path string, r *content.Request) error {
 }
 
 func decodeUser(m *chatMessage, path string, r *content.Request) error {
-	parts, ok, err := decodeContent(m.Content, joinPath(path, "content"), textAndImages)
+	parts, ok, err := decodeContent(m.Content, wire.JoinPath(path, "content"), textAndImages)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return reqErr(joinPath(path, "content"), "is required")
+		return reqErr(wire.JoinPath(path, "content"), "is required")
 	}
 	r.Messages = append(r.Messages, content.Message{Role: content.RoleUser, Parts: parts})
 	return nil
@@ -144,20 +145,20 @@ func decodeAssistant(m *chatMessage, path string, r *content.Request) error {
 		// Reasoning came before the answer it led to.
 		parts = append(parts, content.Part{Kind: content.PartThinking, Text: content.Of(m.ReasoningContent.b)})
 	}
-	texts, hasContent, err := decodeContent(m.Content, joinPath(path, "content"), assistantParts)
+	texts, hasContent, err := decodeContent(m.Content, wire.JoinPath(path, "content"), assistantParts)
 	if err != nil {
 		return err
 	}
 	parts = append(parts, texts...)
 	for k, raw := range m.ToolCalls {
-		p, err := decodeToolCall(raw, indexPath(joinPath(path, "tool_calls"), k))
+		p, err := decodeToolCall(raw, wire.Index(wire.JoinPath(path, "tool_calls"), k))
 		if err != nil {
 			return err
 		}
 		parts = append(parts, p)
 	}
 	if !hasContent && len(m.ToolCalls) == 0 {
-		return reqErr(joinPath(path, "content"), "is required unless tool_calls is set")
+		return reqErr(wire.JoinPath(path, "content"), "is required unless tool_calls is set")
 	}
 	r.Messages = append(r.Messages, content.Message{Role: content.RoleAssistant, Parts: parts})
 	return nil
@@ -165,30 +166,30 @@ func decodeAssistant(m *chatMessage, path string, r *content.Request) error {
 
 func decodeToolCall(raw json.RawMessage, path string) (content.Part, error) {
 	var tc toolCall
-	if err := decodeStrict(raw, path, &tc); err != nil {
+	if err := wire.DecodeValue(raw, path, &tc); err != nil {
 		return content.Part{}, err
 	}
 	switch {
 	case tc.Type == nil:
-		return content.Part{}, reqErr(joinPath(path, "type"), "is required")
+		return content.Part{}, reqErr(wire.JoinPath(path, "type"), "is required")
 	case *tc.Type == "custom":
-		return content.Part{}, reqErr(joinPath(path, "type"), "custom tool calls are not supported")
+		return content.Part{}, reqErr(wire.JoinPath(path, "type"), "custom tool calls are not supported")
 	case *tc.Type != "function":
-		return content.Part{}, reqErr(joinPath(path, "type"), "must be function")
-	case !isNull(tc.Custom):
-		return content.Part{}, reqErr(joinPath(path, "custom"), "unknown field for a function tool call")
+		return content.Part{}, reqErr(wire.JoinPath(path, "type"), "must be function")
+	case !wire.IsNull(tc.Custom):
+		return content.Part{}, reqErr(wire.JoinPath(path, "custom"), "unknown field for a function tool call")
 	case len(tc.ID.b) == 0:
-		return content.Part{}, reqErr(joinPath(path, "id"), "is required")
-	case isNull(tc.Function):
-		return content.Part{}, reqErr(joinPath(path, "function"), "is required")
+		return content.Part{}, reqErr(wire.JoinPath(path, "id"), "is required")
+	case wire.IsNull(tc.Function):
+		return content.Part{}, reqErr(wire.JoinPath(path, "function"), "is required")
 	}
-	fpath := joinPath(path, "function")
+	fpath := wire.JoinPath(path, "function")
 	var fn toolCallFunction
-	if err := decodeStrict(tc.Function, fpath, &fn); err != nil {
+	if err := wire.DecodeValue(tc.Function, fpath, &fn); err != nil {
 		return content.Part{}, err
 	}
 	if len(fn.Name.b) == 0 {
-		return content.Part{}, reqErr(joinPath(fpath, "name"), "is required")
+		return content.Part{}, reqErr(wire.JoinPath(fpath, "name"), "is required")
 	}
 	args := fn.Arguments.b
 	if len(bytes.TrimSpace(args)) == 0 {
@@ -207,14 +208,14 @@ func decodeToolCall(raw json.RawMessage, path string) (content.Part, error) {
 // how the relay's content model (and Anthropic) carries parallel results.
 func decodeToolResult(m *chatMessage, path string, r *content.Request) error {
 	if len(m.ToolCallID.b) == 0 {
-		return reqErr(joinPath(path, "tool_call_id"), "is required")
+		return reqErr(wire.JoinPath(path, "tool_call_id"), "is required")
 	}
-	parts, ok, err := decodeContent(m.Content, joinPath(path, "content"), textOnly)
+	parts, ok, err := decodeContent(m.Content, wire.JoinPath(path, "content"), textOnly)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return reqErr(joinPath(path, "content"), "is required")
+		return reqErr(wire.JoinPath(path, "content"), "is required")
 	}
 	result := parts[0].Text
 	if len(parts) > 1 {

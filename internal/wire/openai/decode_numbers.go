@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+
+	"github.com/inference-relay/relay/internal/wire"
 )
 
 // The numeric parameters are decoded from their raw JSON here rather than
@@ -94,7 +96,7 @@ func numParam(raw json.RawMessage, field string, r numRange) (*float64, error) {
 // integers) to integer biases from -100 to 100. The relay does not apply
 // it; it refuses what the API would.
 func checkLogitBias(raw json.RawMessage) error {
-	if isNull(raw) {
+	if wire.IsNull(raw) {
 		return nil
 	}
 	var m map[string]json.RawMessage
@@ -105,7 +107,7 @@ func checkLogitBias(raw json.RawMessage) error {
 		if id, err := strconv.ParseUint(k, 10, 32); err != nil || strconv.FormatUint(id, 10) != k {
 			return reqErr("logit_bias", "keys must be token ids (non-negative integers)")
 		}
-		if _, err := intParam(v, "logit_bias", logitBiasRange); err != nil || isNull(v) {
+		if _, err := intParam(v, "logit_bias", logitBiasRange); err != nil || wire.IsNull(v) {
 			return reqErr("logit_bias", "values "+logitBiasRange.msg())
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/wire"
 )
 
 type toolDef struct {
@@ -37,7 +38,7 @@ const emptySchema = `{"type":"object","properties":{}}`
 
 func decodeTools(cr *chatRequest, r *content.Request) error {
 	for i, raw := range cr.Tools {
-		path := indexPath("tools", i)
+		path := wire.Index("tools", i)
 		t, err := decodeTool(raw, path)
 		if err != nil {
 			return err
@@ -57,39 +58,39 @@ func decodeTools(cr *chatRequest, r *content.Request) error {
 
 func decodeTool(raw json.RawMessage, path string) (content.Tool, error) {
 	var td toolDef
-	if err := decodeStrict(raw, path, &td); err != nil {
+	if err := wire.DecodeValue(raw, path, &td); err != nil {
 		return content.Tool{}, err
 	}
 	switch {
 	case td.Type == nil:
-		return content.Tool{}, reqErr(joinPath(path, "type"), "is required")
+		return content.Tool{}, reqErr(wire.JoinPath(path, "type"), "is required")
 	case *td.Type == "custom":
-		return content.Tool{}, reqErr(joinPath(path, "type"), "custom tools are not supported")
+		return content.Tool{}, reqErr(wire.JoinPath(path, "type"), "custom tools are not supported")
 	case *td.Type != "function":
-		return content.Tool{}, reqErr(joinPath(path, "type"), "must be function")
-	case !isNull(td.Custom):
-		return content.Tool{}, reqErr(joinPath(path, "custom"), "unknown field for a function tool")
-	case isNull(td.Function):
-		return content.Tool{}, reqErr(joinPath(path, "function"), "is required")
+		return content.Tool{}, reqErr(wire.JoinPath(path, "type"), "must be function")
+	case !wire.IsNull(td.Custom):
+		return content.Tool{}, reqErr(wire.JoinPath(path, "custom"), "unknown field for a function tool")
+	case wire.IsNull(td.Function):
+		return content.Tool{}, reqErr(wire.JoinPath(path, "function"), "is required")
 	}
-	fpath := joinPath(path, "function")
+	fpath := wire.JoinPath(path, "function")
 	var fd functionDef
-	if err := decodeStrict(td.Function, fpath, &fd); err != nil {
+	if err := wire.DecodeValue(td.Function, fpath, &fd); err != nil {
 		return content.Tool{}, err
 	}
 	if len(fd.Name.b) == 0 {
-		return content.Tool{}, reqErr(joinPath(fpath, "name"), "is required")
+		return content.Tool{}, reqErr(wire.JoinPath(fpath, "name"), "is required")
 	}
 	schema := []byte(emptySchema)
-	if !isNull(fd.Parameters) {
-		if firstByte(fd.Parameters) != '{' {
-			return content.Tool{}, reqErr(joinPath(fpath, "parameters"), "must be an object")
+	if !wire.IsNull(fd.Parameters) {
+		if wire.FirstByte(fd.Parameters) != '{' {
+			return content.Tool{}, reqErr(wire.JoinPath(fpath, "parameters"), "must be an object")
 		}
 		// Compact into a buffer of our own: the raw value may hold layout
 		// whitespace, and the Text must own its bytes.
 		var b bytes.Buffer
 		if err := json.Compact(&b, fd.Parameters); err != nil {
-			return content.Tool{}, reqErr(joinPath(fpath, "parameters"), "must be an object")
+			return content.Tool{}, reqErr(wire.JoinPath(fpath, "parameters"), "must be an object")
 		}
 		schema = b.Bytes()
 	}
@@ -103,15 +104,15 @@ func decodeTool(raw json.RawMessage, path string) (content.Tool, error) {
 func decodeToolChoice(raw json.RawMessage) (content.ToolChoice, error) {
 	const path = "tool_choice"
 	const want = "must be auto, none, required or a named function"
-	switch firstByte(raw) {
+	switch wire.FirstByte(raw) {
 	case 0, 'n':
-		if !isNull(raw) {
+		if !wire.IsNull(raw) {
 			return content.ToolChoice{}, reqErr(path, want)
 		}
 		return content.ToolChoice{}, nil
 	case '"':
 		var s string
-		if err := decodeStrict(raw, path, &s); err != nil {
+		if err := wire.DecodeValue(raw, path, &s); err != nil {
 			return content.ToolChoice{}, err
 		}
 		switch s {
@@ -128,27 +129,27 @@ func decodeToolChoice(raw json.RawMessage) (content.ToolChoice, error) {
 		return content.ToolChoice{}, reqErr(path, want)
 	}
 	var nc namedToolChoice
-	if err := decodeStrict(raw, path, &nc); err != nil {
+	if err := wire.DecodeValue(raw, path, &nc); err != nil {
 		return content.ToolChoice{}, err
 	}
 	switch {
 	case nc.Type == nil:
-		return content.ToolChoice{}, reqErr(joinPath(path, "type"), "is required")
+		return content.ToolChoice{}, reqErr(wire.JoinPath(path, "type"), "is required")
 	case *nc.Type == "allowed_tools" || *nc.Type == "custom":
-		return content.ToolChoice{}, reqErr(joinPath(path, "type"), "only function tool choices are supported")
+		return content.ToolChoice{}, reqErr(wire.JoinPath(path, "type"), "only function tool choices are supported")
 	case *nc.Type != "function":
-		return content.ToolChoice{}, reqErr(joinPath(path, "type"), want)
-	case !isNull(nc.Custom) || !isNull(nc.AllowedTools):
+		return content.ToolChoice{}, reqErr(wire.JoinPath(path, "type"), want)
+	case !wire.IsNull(nc.Custom) || !wire.IsNull(nc.AllowedTools):
 		return content.ToolChoice{}, reqErr(path, "unknown field for a function tool choice")
-	case isNull(nc.Function):
-		return content.ToolChoice{}, reqErr(joinPath(path, "function"), "is required")
+	case wire.IsNull(nc.Function):
+		return content.ToolChoice{}, reqErr(wire.JoinPath(path, "function"), "is required")
 	}
 	var fn toolChoiceFunction
-	if err := decodeStrict(nc.Function, joinPath(path, "function"), &fn); err != nil {
+	if err := wire.DecodeValue(nc.Function, wire.JoinPath(path, "function"), &fn); err != nil {
 		return content.ToolChoice{}, err
 	}
 	if len(fn.Name.b) == 0 {
-		return content.ToolChoice{}, reqErr(joinPath(path, "function.name"), "is required")
+		return content.ToolChoice{}, reqErr(wire.JoinPath(path, "function.name"), "is required")
 	}
 	return content.ToolChoice{Mode: content.ToolChoiceTool, Name: content.Of(fn.Name.b)}, nil
 }

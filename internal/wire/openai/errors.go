@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/wire"
 )
 
 // StreamError is an error an upstream server reported inside its stream.
@@ -99,7 +100,7 @@ func ParseUpstreamError(status int, body []byte) (logic.ErrorClass, []byte) {
 	if msg, ok := errorMessage(body); ok {
 		return class, msg
 	}
-	if t := trimSpace(body); len(t) > 0 && firstByte(t) != '{' && firstByte(t) != '<' {
+	if t := wire.TrimSpace(body); len(t) > 0 && wire.FirstByte(t) != '{' && wire.FirstByte(t) != '<' {
 		return class, capMessage(t)
 	}
 	return class, []byte("the backend answered with status " + strconv.Itoa(status))

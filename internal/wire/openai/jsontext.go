@@ -19,6 +19,9 @@ type text struct {
 	set bool // false when the field was absent or null
 }
 
+// JSONType names what a text field expects in errors (wire.TypeName).
+func (text) JSONType() string { return "a string" }
+
 // UnmarshalJSON accepts a string or null. Any other JSON type is reported as
 // a *json.UnmarshalTypeError, which encoding/json decorates with the field
 // name like its own type errors.
@@ -37,7 +40,7 @@ func (t *text) UnmarshalJSON(raw []byte) error {
 
 // jsonKind names the JSON type of a (valid) value for error messages.
 func jsonKind(raw []byte) string {
-	raw = trimSpace(raw)
+	raw = wire.TrimSpace(raw)
 	if len(raw) == 0 {
 		return "value"
 	}
@@ -57,23 +60,7 @@ func jsonKind(raw []byte) string {
 	}
 }
 
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-// isNull reports whether a raw field was absent or JSON null.
-func isNull(raw json.RawMessage) bool {
-	raw = trimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
-}
 
 // unquote decodes a JSON string token (quotes included) into new bytes with
 // the same rules as encoding/json: invalid UTF-8 and lone surrogates become

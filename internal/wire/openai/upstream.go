@@ -7,6 +7,7 @@ import (
 
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/wire"
 )
 
 // Errors EncodeUpstream returns; none carries content.
@@ -227,11 +228,11 @@ func appendTools(j *jbuf, r *content.Request) error {
 		}
 		j.raw(`,"parameters":`)
 		schema := t.Schema.Bytes()
-		if len(trimSpace(schema)) == 0 {
+		if len(wire.TrimSpace(schema)) == 0 {
 			schema = []byte(emptySchema)
 		}
 		// The schema goes in raw, so it must be one JSON object.
-		if firstByte(schema) != '{' || !json.Valid(schema) {
+		if wire.FirstByte(schema) != '{' || !json.Valid(schema) {
 			return errBadSchema
 		}
 		j.rawBytes(schema)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/logic"
+	"github.com/inference-relay/relay/internal/wire"
 	"github.com/inference-relay/relay/internal/wire/sse"
 )
 
@@ -241,7 +242,7 @@ func (s *UpstreamStream) step() error {
 		}
 		return err
 	}
-	data := trimSpace(ev.Data)
+	data := wire.TrimSpace(ev.Data)
 	if string(data) == "[DONE]" {
 		s.end()
 		return io.EOF
