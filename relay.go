@@ -259,6 +259,15 @@ func (c *Client) Serve(ctx context.Context, ready func(addrs []net.Addr)) error 
 	if len(lns) == 0 {
 		return errors.New("no address to listen on")
 	}
+	// Every connection is counted against the caps before a byte of it
+	// is read; the gate sits under TLS, so a refused one costs no
+	// handshake.
+	gate := server.NewConnGate(server.ConnLimits{
+		Max: c.cfg.MaxConnections, PerUID: c.cfg.MaxConnectionsPerUID, Refused: c.srv.CountRefusal,
+	})
+	for i := range lns {
+		lns[i] = gate.Listener(lns[i], !c.cfg.TLS.Enabled())
+	}
 	if c.cfg.TLS.Enabled() {
 		cert, err := tls.LoadX509KeyPair(c.cfg.TLS.Cert, c.cfg.TLS.Key)
 		if err != nil {
@@ -271,8 +280,15 @@ func (c *Client) Serve(ctx context.Context, ready func(addrs []net.Addr)) error 
 		}
 	}
 	hs := &http.Server{
-		Handler:           c.srv.Handler(),
+		Handler: c.srv.Handler(),
+		// The headers must arrive within 10s of the request's first byte
+		// and the whole request within read_timeout: a connection that
+		// sends headers and never its body is dropped then, unless the
+		// guard refused it first (it then closes at once, unread). The
+		// handler lifts the deadline only for a request that passed the
+		// guards, once its body is in.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       c.cfg.ReadTimeout.Duration,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          stdlog.New(httpErrorLog{c.log}, "", 0),
