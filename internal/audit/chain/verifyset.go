@@ -155,7 +155,6 @@ func VerifySet(path, headPath string, key MACKey, keyErr error) (Report, error) 
 	return rep, nil
 }
 
-
 // walk verifies one file, continuing the chain from prev. stop is true
 // when a broken record was found.
 func (rep *Report) walk(p string, m *macer, prev *string, lastSeq, firstSeq *int64, head Head, seals map[int64]string) (FileReport, bool, error) {
