@@ -21,6 +21,36 @@
 // hash seals a record on its own; prev binds it to everything before it. A
 // verifier that pinned an earlier [Log.Head] can also detect truncation.
 //
+// That format (written by [Open]) is unkeyed: anyone can edit a record and
+// recompute the chain. The relay writes the keyed format ([OpenKeyed]):
+//
+//	{"seq":N,"prev":"<64 hex>","event":{…},"mac":"<64 hex>"}\n
+//
+//   - mac is hex(HMAC-SHA256(key, "relay-audit-record-v2|" seq "|" prev "|" event)).
+//   - prev is the previous record's mac; for the first record, the chain's
+//     random id.
+//
+// A keyed chain is anchored by a head file ([Head]): the chain id, the
+// first seq kept, the count and the last MAC, sealed under the same key,
+// written atomically after each batched fsync, at rotation and at Close.
+// It lives in the key directory, not beside the audit file, so that
+// whoever can write the audit files but not the key directory cannot cut
+// the tail, empty the file, or put an older copy or another chain's file
+// in place unseen: [OpenKeyed] refuses such a chain and [VerifySet]
+// reports it. The head trails the file by the appends of the last fsync
+// interval (about 200 ms); records written after it are accepted when
+// they verify, and a crash can lose that much unanchored tail.
+//
+// When the file would grow past Options.MaxBytes it is rotated: audit.jsonl
+// becomes audit.1.jsonl (and so on, Options.Keep files kept); the chain
+// runs on across files, and the head records the first seq kept.
+//
+// The key's bytes stay in the caller's locked memory (a memlock.Key); the
+// HMAC's pads derived from it are on the Go heap while a Log is open,
+// covered only by the process's own hardening (non-dumpable, mlockall
+// where allowed). Anyone who can read the key can rewrite every record
+// and the head consistently.
+//
 // # Durability
 //
 // Append writes each line with a single write(2) to a file opened with
