@@ -22,13 +22,11 @@
 // verifier that pinned an earlier [Log.Head] can also detect truncation.
 //
 // That format (written by [Open]) is unkeyed: anyone can edit a record and
-// recompute the chain. The relay writes the keyed format ([OpenKeyed]):
-//
-//		{"seq":N,"prev":"<64 hex>","event":{…},"mac":"<64 hex>"}\n
-//
-//	  - mac is hex(HMAC-SHA256(key, "relay-audit-record-v2|" seq "|" prev "|" event)).
-//	  - prev is the previous record's mac; for the first record, the chain's
-//	    random id.
+// recompute the chain. The relay writes the keyed format ([OpenKeyed]),
+// where the last key is "mac" instead of "hash": mac is
+// hex(HMAC-SHA256(key, "relay-audit-record-v2|" seq "|" prev "|" event)),
+// and prev is the previous record's mac (for the first record, the
+// chain's random id).
 //
 // A keyed chain is anchored by a head file ([Head]): the chain id, the
 // first seq kept, the count and the last MAC, sealed under the same key,
