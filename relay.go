@@ -14,11 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -59,11 +61,15 @@ type Client struct {
 	srv      *server.Server
 	log      *slog.Logger
 	chain    *chain.Log
+	keyring  *audit.Keyring
 	otel     *otel.Exporter
 	sessions *session.Store
 	sup      *sandbox.Supervisor
 	stop     context.CancelFunc
-	hardened *memlock.Report
+	// summaries is closed when the refusal-summary goroutine has written
+	// its last summary.
+	summaries chan struct{}
+	hardened  *memlock.Report
 }
 
 // New validates cfg (filling defaults), opens the key store in the state
@@ -100,19 +106,17 @@ func New(cfg Config) (*Client, error) {
 			log.Warn("backend problem", "backend", b.Name, "reason", "see relay doctor or GET /audit")
 		}
 	}
-	keyer, err := audit.OpenKeyer(cfg.StateDir)
+	keyring, keyer, auditLog, err := openAudit(cfg, log)
 	if err != nil {
+		sup.Close(time.Second)
 		return nil, err
 	}
 	idents := &audit.Registry{}
 	_ = idents.Add(backends.Names(cfg)...) // invalid names simply stay "unknown"
-	auditLog, err := chain.Open(cfg.Audit.File)
-	if err != nil {
-		return nil, fmt.Errorf("audit file %s: %w (check it with 'relay audit verify'; move it aside to start a new chain)", cfg.Audit.File, err)
-	}
 	exporter, err := otel.New(otel.Config{Endpoint: cfg.Audit.OTLPEndpoint, Client: client})
 	if err != nil {
 		auditLog.Close()
+		keyring.Close()
 		return nil, fmt.Errorf("audit.otlp_endpoint: %w", err)
 	}
 	sessions, err := session.New(session.Limits{
@@ -122,6 +126,7 @@ func New(cfg Config) (*Client, error) {
 	}, nil, nil)
 	if err != nil {
 		auditLog.Close()
+		keyring.Close()
 		return nil, fmt.Errorf("session store: %w", err)
 	}
 	m := metrics.New()
@@ -130,11 +135,23 @@ func New(cfg Config) (*Client, error) {
 		Idents: idents, Keyer: keyer,
 		Recorders: []server.Recorder{chainRecorder{auditLog, log}, m, exporter},
 		Metrics:   m.Handler(),
+		Refusals:  m,
 		Sessions:  sessions,
 		Controls: []server.Control{
 			server.ControlFunc{Key: "audit_chain", Fn: func() any {
-				seq, head := auditLog.Head()
-				return map[string]any{"file": cfg.Audit.File, "records": seq, "head": head, "measured_at": time.Now().UTC()}
+				ks := keyring.Status()
+				st := auditLog.State()
+				return map[string]any{
+					"file": cfg.Audit.File, "records": st.Records, "head": st.Head,
+					"keyed": st.Keyed, "anchored": st.Anchored, "head_file_seq": st.HeadSeq, "head_error": st.HeadError,
+					"first_kept": st.First, "rotation": st.Rotation,
+					"key": map[string]any{
+						"source": "file", "dir": cfg.Audit.KeyDir,
+						"locked_memory": ks.Locked, "excluded_from_core_dumps": ks.DontDump,
+					},
+					"head_file":   filepath.Join(cfg.Audit.KeyDir, audit.HeadName),
+					"measured_at": time.Now().UTC(),
+				}
 			}},
 			server.ControlFunc{Key: "process_hardening", Fn: func() any { return hardeningState(hardened) }},
 			server.ControlFunc{Key: "engine", Fn: func() any {
@@ -151,7 +168,65 @@ func New(cfg Config) (*Client, error) {
 	})
 	ctx, stop := context.WithCancel(context.Background())
 	go runReaper(ctx, srv)
-	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog, otel: exporter, sessions: sessions, sup: sup, stop: stop, hardened: hardened}, nil
+	summaries := make(chan struct{})
+	go func() {
+		defer close(summaries)
+		srv.RunRefusalSummaries(ctx, cfg.Audit.SummaryInterval.Duration)
+	}()
+	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog, keyring: keyring, otel: exporter, sessions: sessions, sup: sup, stop: stop, summaries: summaries, hardened: hardened}, nil
+}
+
+// openAudit loads the keys from the key directory into locked memory and
+// opens the keyed audit chain anchored there.
+//
+// Migration from relays that kept the session-id key in the state dir and
+// wrote unkeyed records: the old key file is deleted (whoever could read
+// the state dir may have it; a fresh key is made in the key dir), and an
+// unkeyed audit file, when no keyed chain was ever started here (no head),
+// is renamed to audit.unkeyed-<time>.jsonl and kept as it is: `relay audit
+// verify --file` still checks it, as "unkeyed (older format)". A new keyed
+// chain starts in its place. An unkeyed file where a head exists is not
+// migrated: it replaced a keyed chain, and the relay refuses to start.
+func openAudit(cfg Config, log *slog.Logger) (*audit.Keyring, *audit.Keyer, *chain.Log, error) {
+	if err := os.MkdirAll(filepath.Dir(cfg.Audit.File), 0o700); err != nil {
+		return nil, nil, nil, fmt.Errorf("audit file: %w", err)
+	}
+	keyring, err := audit.NewKeyring(audit.FileKeys{Dir: cfg.Audit.KeyDir})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	fail := func(err error) (*audit.Keyring, *audit.Keyer, *chain.Log, error) {
+		keyring.Close()
+		return nil, nil, nil, err
+	}
+	keyer, err := audit.NewKeyer(keyring)
+	if err != nil {
+		return fail(fmt.Errorf("session-id key in %s: %w", cfg.Audit.KeyDir, err))
+	}
+	if err := os.Remove(filepath.Join(cfg.StateDir, audit.LegacyKeyFile)); err == nil {
+		log.Warn("old session-id key removed from the state dir; a new one is kept in the key dir", "component", "chain")
+	}
+	auditKey, err := keyring.Key(audit.AuditKeyName, true)
+	if err != nil {
+		return fail(fmt.Errorf("audit key in %s: %w", cfg.Audit.KeyDir, err))
+	}
+	headPath := filepath.Join(cfg.Audit.KeyDir, audit.HeadName)
+	opts := chain.Options{Key: auditKey, HeadPath: headPath, MaxBytes: cfg.Audit.MaxFileBytes, Keep: cfg.Audit.KeepFiles}
+	auditLog, err := chain.OpenKeyed(cfg.Audit.File, opts)
+	if errors.Is(err, chain.ErrUnkeyed) {
+		if _, herr := os.Stat(headPath); errors.Is(herr, fs.ErrNotExist) {
+			aside := strings.TrimSuffix(cfg.Audit.File, filepath.Ext(cfg.Audit.File)) + ".unkeyed-" + time.Now().UTC().Format("20060102T150405Z") + filepath.Ext(cfg.Audit.File)
+			if rerr := os.Rename(cfg.Audit.File, aside); rerr != nil {
+				return fail(fmt.Errorf("audit file %s: moving the older, unkeyed chain aside: %w", cfg.Audit.File, rerr))
+			}
+			log.Warn("older unkeyed audit chain moved aside; a keyed chain starts", "component", "chain")
+			auditLog, err = chain.OpenKeyed(cfg.Audit.File, opts)
+		}
+	}
+	if err != nil {
+		return fail(fmt.Errorf("audit file %s: %w\n  Check it with 'relay audit verify'. The relay does not append to a chain it cannot vouch for: if the damage is understood, move the audit files and %s aside to start a new chain", cfg.Audit.File, err, headPath))
+	}
+	return keyring, keyer, auditLog, nil
 }
 
 // runReaper wipes idle sessions every minute until ctx ends.
@@ -203,17 +278,27 @@ func (c chainRecorder) Record(ev audit.Event) {
 	}
 }
 
+// RecordRefusals appends the interval's summary of refused requests.
+func (c chainRecorder) RecordRefusals(r audit.Refusals) {
+	if err := c.l.Append(r); err != nil {
+		c.log.Error("audit append failed", "component", "chain", "err_kind", "io")
+	}
+}
+
 // Close flushes and closes the audit trail. The Client must not be used
 // after.
 func (c *Client) Close() error {
 	c.stop()
+	<-c.summaries // the last refusal summary is written before the chain closes
 	c.srv.WipeSessions(session.ReasonShutdown)
 	c.sessions.Close()
 	c.srv.CloseBackends()
 	c.sup.Close(2 * time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return errors.Join(c.otel.Close(ctx), c.chain.Close())
+	err := errors.Join(c.otel.Close(ctx), c.chain.Close())
+	c.keyring.Close() // zeroes the keys
+	return err
 }
 
 // Handler is the relay's HTTP API (OpenAI and Anthropic routes, with every
@@ -260,6 +345,15 @@ func (c *Client) Serve(ctx context.Context, ready func(addrs []net.Addr)) error 
 	if len(lns) == 0 {
 		return errors.New("no address to listen on")
 	}
+	// Every connection is counted against the caps before a byte of it
+	// is read; the gate sits under TLS, so a refused one costs no
+	// handshake.
+	gate := server.NewConnGate(server.ConnLimits{
+		Max: c.cfg.MaxConnections, PerUID: c.cfg.MaxConnectionsPerUID, Refused: c.srv.CountRefusal,
+	})
+	for i := range lns {
+		lns[i] = gate.Listener(lns[i], !c.cfg.TLS.Enabled())
+	}
 	if c.cfg.TLS.Enabled() {
 		cert, err := tls.LoadX509KeyPair(c.cfg.TLS.Cert, c.cfg.TLS.Key)
 		if err != nil {
@@ -272,8 +366,15 @@ func (c *Client) Serve(ctx context.Context, ready func(addrs []net.Addr)) error 
 		}
 	}
 	hs := &http.Server{
-		Handler:           c.srv.Handler(),
+		Handler: c.srv.Handler(),
+		// The headers must arrive within 10s of the request's first byte
+		// and the whole request within read_timeout: a connection that
+		// sends headers and never its body is dropped then, unless the
+		// guard refused it first (it then closes at once, unread). The
+		// handler lifts the deadline only for a request that passed the
+		// guards, once its body is in.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       c.cfg.ReadTimeout.Duration,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          stdlog.New(httpErrorLog{c.log}, "", 0),

@@ -2,20 +2,18 @@ package audit
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"runtime"
+
+	"github.com/inference-relay/relay/internal/memlock"
 )
 
-// KeyFile is the name of the per-install key file inside the state dir.
-const KeyFile = "audit-hmac.key"
+// LegacyKeyFile is where older relays kept the session-id key: in the
+// state dir, beside the audit file. The relay removes it at start (see
+// relay.New): anyone who could read the state dir could test guessed
+// session ids with it.
+const LegacyKeyFile = "audit-hmac.key"
 
 const (
 	keySize     = 32
@@ -59,109 +57,63 @@ func (h KeyedHash) MarshalText() ([]byte, error) { return []byte(h.String()), ni
 // LogValue logs [KeyedHash.String].
 func (h KeyedHash) LogValue() slog.Value { return slog.StringValue(h.String()) }
 
-// Keyer computes keyed hashes under the per-install key. It is immutable
-// and safe for concurrent use.
+// Keyer computes keyed hashes under the session-id key. It is safe for
+// concurrent use. The key lives in a [Keyring]'s locked memory.
 type Keyer struct {
-	key    [keySize]byte
-	loaded bool // false for a Keyer not made by OpenKeyer: it hashes nothing
+	key  *memlock.Key // nil for a Keyer not made by NewKeyer/OpenKeyer: it hashes nothing
+	ring *Keyring     // owned (closed by Close) when OpenKeyer made it
 }
 
-// ErrKeyFile is returned when the key file exists but cannot be trusted: it
-// has the wrong size, or is readable by others.
-var ErrKeyFile = errors.New("audit: key file is malformed or not private")
+// NewKeyer loads the session-id key ([SessionKeyName]) from kr, creating it
+// when absent.
+func NewKeyer(kr *Keyring) (*Keyer, error) {
+	key, err := kr.Key(SessionKeyName, true)
+	if err != nil {
+		return nil, err
+	}
+	return &Keyer{key: key}, nil
+}
 
-// OpenKeyer loads the key from dir/[KeyFile], creating dir (0700) and the
-// file (0600) with 32 fresh random bytes when it does not exist.
-//
-// Creation is atomic: the key is written and synced to a temporary file in
-// dir, then hard-linked into place. Link fails rather than overwrite, so when
-// two processes race, both end up with the key that landed first.
+// OpenKeyer loads the session-id key from the key directory dir (a
+// [FileKeys]), creating dir (0700) and the key (0400) when absent.
 func OpenKeyer(dir string) (*Keyer, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("audit: state dir: %w", err)
-	}
-	path := filepath.Join(dir, KeyFile)
-	k, err := loadKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return k, err
-	}
-	if err := createKey(dir, path); err != nil {
-		return nil, err
-	}
-	return loadKey(path)
-}
-
-func loadKey(path string) (*Keyer, error) {
-	f, err := os.Open(path)
+	kr, err := NewKeyring(FileKeys{Dir: dir})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	k, err := NewKeyer(kr)
 	if err != nil {
+		kr.Close()
 		return nil, err
 	}
-	// Windows has no Unix permission bits to check.
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		return nil, ErrKeyFile
-	}
-	if !fi.Mode().IsRegular() || fi.Size() != keySize {
-		return nil, ErrKeyFile
-	}
-	k := new(Keyer)
-	if _, err := f.ReadAt(k.key[:], 0); err != nil {
-		return nil, fmt.Errorf("audit: read key: %w", err)
-	}
-	k.loaded = true
+	k.ring = kr
 	return k, nil
 }
 
-func createKey(dir, path string) error {
-	var key [keySize]byte
-	_, _ = rand.Read(key[:])
-	defer clear(key[:])
-
-	tmp, err := os.CreateTemp(dir, ".audit-key-*")
-	if err != nil {
-		return fmt.Errorf("audit: create key: %w", err)
+// Close forgets the key (a Keyer made by OpenKeyer zeroes its memory).
+// Hash returns the zero KeyedHash after.
+func (k *Keyer) Close() error {
+	if k == nil || k.key == nil {
+		return nil
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		tmp.Close()
-		return fmt.Errorf("audit: create key: %w", err)
+	k.key.Free()
+	if k.ring != nil {
+		return k.ring.Close()
 	}
-	_, werr := tmp.Write(key[:])
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("audit: create key: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil // another process won the race; use its key
-		}
-		return fmt.Errorf("audit: create key: %w", err)
-	}
-	syncDir(dir)
 	return nil
 }
 
-// syncDir makes the new directory entry durable. Best effort: not every
-// platform can fsync a directory, and the key is already safe in its inode.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-}
-
 // Hash returns the keyed hash of b. An empty b (no session) gives the zero
-// KeyedHash, and so does a Keyer not made by [OpenKeyer], which has no key.
+// KeyedHash, and so does a Keyer without a key.
 func (k *Keyer) Hash(b []byte) KeyedHash {
-	if k == nil || !k.loaded || len(b) == 0 {
+	if k == nil || k.key == nil || len(b) == 0 {
 		return KeyedHash{}
 	}
-	m := hmac.New(sha256.New, k.key[:])
+	key := k.key.Bytes()
+	if key == nil {
+		return KeyedHash{}
+	}
+	m := hmac.New(sha256.New, key)
 	m.Write(b)
 	var h KeyedHash
 	copy(h.sum[:], m.Sum(nil))

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +14,7 @@ var keyedHashRE = regexp.MustCompile(`^hmac-sha256:[0-9a-f]{32}$`)
 
 func testKeyer(t *testing.T) *Keyer {
 	t.Helper()
-	k, err := OpenKeyer(t.TempDir())
+	k, err := OpenKeyer(filepath.Join(t.TempDir(), "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,24 +22,27 @@ func testKeyer(t *testing.T) *Keyer {
 }
 
 func TestKeyerCreatesPrivateKeyAndReloadsIt(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "state")
+	dir := filepath.Join(t.TempDir(), "keys")
 	k1, err := OpenKeyer(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(filepath.Join(dir, KeyFile))
+	if di, err := os.Stat(dir); err != nil || (runtime.GOOS != "windows" && di.Mode().Perm() != 0o700) {
+		t.Errorf("key dir: %v, %v; want mode 0700", di.Mode().Perm(), err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, SessionKeyName))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi.Size() != 32 {
 		t.Errorf("key file size = %d, want 32", fi.Size())
 	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
-		t.Errorf("key file mode = %v, want 0600", fi.Mode().Perm())
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o400 {
+		t.Errorf("key file mode = %v, want 0400", fi.Mode().Perm())
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
-		t.Errorf("state dir holds %d entries, want only the key (temp file left behind?)", len(entries))
+		t.Errorf("key dir holds %d entries, want only the key (temp file left behind?)", len(entries))
 	}
 	k2, err := OpenKeyer(dir)
 	if err != nil {
@@ -54,7 +58,7 @@ func TestKeyerCreatesPrivateKeyAndReloadsIt(t *testing.T) {
 }
 
 func TestKeyerConcurrentCreateAgrees(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "keys")
 	var wg sync.WaitGroup
 	hashes := make([]KeyedHash, 8)
 	for i := range hashes {
@@ -77,7 +81,10 @@ func TestKeyerConcurrentCreateAgrees(t *testing.T) {
 
 func TestKeyerRejectsBadKeyFile(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, KeyFile)
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, SessionKeyName)
 	if err := os.WriteFile(path, []byte("short"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +102,53 @@ func TestKeyerRejectsBadKeyFile(t *testing.T) {
 	}
 	if _, err := OpenKeyer(dir); err != ErrKeyFile {
 		t.Errorf("world-readable key: err = %v, want ErrKeyFile", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(t.TempDir(), "elsewhere"), path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenKeyer(dir); err != ErrKeyFile {
+		t.Errorf("symlinked key: err = %v, want ErrKeyFile", err)
+	}
+}
+
+func TestKeyDirMustBePrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenKeyer(dir); !errors.Is(err, ErrKeyDir) {
+		t.Errorf("group/world-readable key dir: err = %v, want ErrKeyDir", err)
+	}
+}
+
+// The key's bytes live in the keyring's locked arena; Close zeroes them
+// and the Keyer then hashes nothing.
+func TestKeyerKeyLivesInArena(t *testing.T) {
+	kr, err := NewKeyring(FileKeys{Dir: filepath.Join(t.TempDir(), "keys")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := NewKeyer(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kr.Status().InUse != 1 {
+		t.Errorf("arena slots in use = %d, want 1", kr.Status().InUse)
+	}
+	if k.Hash([]byte("s")).IsZero() {
+		t.Fatal("no hash with a key")
+	}
+	if err := kr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !k.Hash([]byte("s")).IsZero() {
+		t.Error("a Keyer hashed after its keyring was closed")
 	}
 }
 

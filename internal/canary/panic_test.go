@@ -116,7 +116,7 @@ func TestPanickingProviderWritesNoCanary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyer, err := audit.OpenKeyer(dir)
+	keyer, err := audit.OpenKeyer(filepath.Join(dir, "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -258,8 +258,8 @@ func errorShape(api string, body []byte) error {
 }
 
 // pathHeaders sends canaries as the API key (both headers, both schemes),
-// the Host and the Origin: the guards refuse them, and refusals are
-// audited.
+// the Host and the Origin: the guards refuse them. Refusals are counted
+// and summarised per interval in the audit, never recorded one by one.
 func pathHeaders(t *testing.T, h *relayProc, reg *registry) {
 	p := "header"
 	okBody := func(path string) string {
@@ -267,21 +267,20 @@ func pathHeaders(t *testing.T, h *relayProc, reg *registry) {
 	}
 	runRaw(t, h, []rawCase{
 		{name: "wrong bearer key", method: "POST", path: "/v1/chat/completions", body: okBody(p + "/wrong-bearer"),
-			header: map[string]string{"Authorization": "Bearer " + reg.Token(p+"/wrong-bearer", "wrong API key in Authorization")}, want: 401, audited: true, api: "openai"},
+			header: map[string]string{"Authorization": "Bearer " + reg.Token(p+"/wrong-bearer", "wrong API key in Authorization")}, want: 401, api: "openai"},
 		{name: "wrong basic credentials", method: "POST", path: "/v1/chat/completions", body: okBody(p + "/basic"),
-			header: map[string]string{"Authorization": "Basic " + reg.Token(p+"/basic", "Authorization with another scheme")}, want: 401, audited: true, api: "openai"},
+			header: map[string]string{"Authorization": "Basic " + reg.Token(p+"/basic", "Authorization with another scheme")}, want: 401, api: "openai"},
 		{name: "wrong x-api-key", method: "POST", path: "/v1/messages", body: okBody(p + "/x-api-key"),
-			header: map[string]string{"Authorization": "", "X-Api-Key": reg.Token(p+"/x-api-key", "wrong API key in x-api-key"), "Anthropic-Version": "2023-06-01"}, want: 401, audited: true, api: "anthropic"},
+			header: map[string]string{"Authorization": "", "X-Api-Key": reg.Token(p+"/x-api-key", "wrong API key in x-api-key"), "Anthropic-Version": "2023-06-01"}, want: 401, api: "anthropic"},
 		{name: "foreign host", method: "POST", path: "/v1/chat/completions", body: okBody(p + "/host"),
-			host: reg.Token(p+"/host", "Host header") + ":8377", want: 403, audited: true, api: "openai"},
+			host: reg.Token(p+"/host", "Host header") + ":8377", want: 403, api: "openai"},
 		{name: "cross-origin", method: "POST", path: "/v1/messages", body: okBody(p + "/origin"),
-			header: map[string]string{"Origin": "https://" + reg.Token(p+"/origin", "Origin header") + ".example"}, want: 403, audited: true, api: "anthropic"},
+			header: map[string]string{"Origin": "https://" + reg.Token(p+"/origin", "Origin header") + ".example"}, want: 403, api: "anthropic"},
 	})
 	// The SDKs with a wrong key.
 	for _, front := range fronts {
 		path := p + "/sdk-wrong-key/" + front
 		c := chatTurns{model: "gpt-standin", turns: []turn{{role: "user", text: reg.Text(path, "user message text")}}}
-		h.expectAudit(1)
 		err := withTimeout(requestTimeout, func(ctx context.Context) error {
 			_, err := send(ctx, h.HTTP, h.URL, reg.Token(path, "wrong API key"), front, false, c, nil, nil, nil)
 			return err

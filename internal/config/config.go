@@ -57,6 +57,15 @@ type Config struct {
 	// WriteTimeout bounds each write to a client, so a client that stops
 	// reading a stream does not hold its upstream forever.
 	WriteTimeout Duration `toml:"write_timeout"`
+	// MaxConnections caps the connections the relay keeps open at once,
+	// over all its listeners (default 512). One more is answered 503 and
+	// closed without being read.
+	MaxConnections int `toml:"max_connections"`
+	// MaxConnectionsPerUID caps the connections of one local user, told
+	// from the peer's socket on loopback (default 256, at most
+	// MaxConnections), so that one user's connections cannot take every
+	// slot.
+	MaxConnectionsPerUID int `toml:"max_connections_per_uid"`
 	// Autodetect probes the usual local engine ports at start (default on).
 	Autodetect *bool `toml:"autodetect"`
 	// Backends configured by hand. Auto-detected ones are added after them.
@@ -94,6 +103,25 @@ type Audit struct {
 	// OTLPEndpoint is an OTLP/HTTP traces URL ("http://127.0.0.1:4318/v1/traces").
 	// Empty (the default): nothing is exported.
 	OTLPEndpoint string `toml:"otlp_endpoint"`
+	// KeyDir holds the audit key (audit.key), the session-id key
+	// (session.key) and the chain's anchored head (audit.head): a 0700
+	// directory outside the state dir, so that whoever may read the audit
+	// file (a reviewer, a backup) cannot forge records or test session
+	// ids. Default: the state dir's path with ".keys" appended
+	// (~/.local/state/inference-relay.keys). One chain per key dir.
+	KeyDir string `toml:"key_dir"`
+	// MaxFileBytes rotates the audit file when a record would take it past
+	// this size (default 32 MiB): audit.jsonl becomes audit.1.jsonl, and
+	// so on. The chain runs on across files.
+	MaxFileBytes int64 `toml:"max_file_bytes"`
+	// KeepFiles is how many rotated files are kept besides the current one
+	// (default 8); older ones are deleted. The trail's size is bounded by
+	// (KeepFiles+1) * MaxFileBytes.
+	KeepFiles int `toml:"keep_files"`
+	// SummaryInterval is how often refused requests are summarised in one
+	// audit record and one log line per reason (default 60s; only when
+	// something was refused).
+	SummaryInterval Duration `toml:"summary_interval"`
 }
 
 // Sessions are the limits of the RAM-only session store. Zero values take
@@ -244,6 +272,27 @@ func (c *Config) Defaults() {
 	if !filepath.IsAbs(c.Audit.File) {
 		c.Audit.File = filepath.Join(c.StateDir, c.Audit.File)
 	}
+	if c.Audit.KeyDir == "" {
+		c.Audit.KeyDir = filepath.Clean(c.StateDir) + ".keys"
+	}
+	if abs, err := filepath.Abs(c.Audit.KeyDir); err == nil {
+		c.Audit.KeyDir = abs
+	}
+	if c.Audit.MaxFileBytes == 0 {
+		c.Audit.MaxFileBytes = 32 << 20
+	}
+	if c.Audit.KeepFiles == 0 {
+		c.Audit.KeepFiles = 8
+	}
+	if c.Audit.SummaryInterval.Duration == 0 {
+		c.Audit.SummaryInterval.Duration = time.Minute
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = 512
+	}
+	if c.MaxConnectionsPerUID == 0 {
+		c.MaxConnectionsPerUID = min(256, c.MaxConnections)
+	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 32 << 20
 	}
@@ -303,6 +352,18 @@ func (c *Config) Validate(keys int) error {
 	if c.Sessions.MaxSessions < 0 || c.Sessions.MaxBytesPerSession < 0 || c.Sessions.MaxTotalBytes < 0 || c.Sessions.IdleTimeout.Duration < 0 ||
 		c.Sessions.MaxSessionsPerKey < 0 || c.Sessions.MaxBytesPerKey < 0 {
 		errs = append(errs, errors.New("sessions: limits must not be negative"))
+	}
+	if c.MaxConnections < 1 || c.MaxConnectionsPerUID < 1 || c.MaxConnectionsPerUID > c.MaxConnections {
+		errs = append(errs, errors.New("max_connections and max_connections_per_uid must be at least 1, and the per-uid cap at most max_connections"))
+	}
+	if c.Audit.MaxFileBytes < 64<<10 || c.Audit.KeepFiles < 1 || c.Audit.KeepFiles > 1000 {
+		errs = append(errs, errors.New("audit: max_file_bytes must be at least 65536 and keep_files between 1 and 1000"))
+	}
+	if c.Audit.SummaryInterval.Duration < time.Second {
+		errs = append(errs, errors.New("audit: summary_interval must be at least 1s"))
+	}
+	if c.Audit.KeyDir == c.StateDir || strings.HasPrefix(c.Audit.KeyDir, filepath.Clean(c.StateDir)+string(filepath.Separator)) {
+		errs = append(errs, errors.New("audit: key_dir must be outside the state dir (whoever reads the audit file must not read the key)"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, errors.New("max_body_bytes must be at least 1024"))

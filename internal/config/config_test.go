@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaultsAreLoopback(t *testing.T) {
@@ -78,5 +79,32 @@ func TestLoadStrict(t *testing.T) {
 	os.WriteFile(bad, []byte("read_timeout = \"soon\"\n"), 0o600)
 	if _, err := Load(bad); err == nil || !strings.Contains(err.Error(), "duration") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestConnectionAndAuditDefaults(t *testing.T) {
+	c := Config{StateDir: "/var/lib/relay/state"}
+	c.Defaults()
+	if c.MaxConnections != 512 || c.MaxConnectionsPerUID != 256 || c.Audit.KeyDir != "/var/lib/relay/state.keys" ||
+		c.Audit.MaxFileBytes != 32<<20 || c.Audit.KeepFiles != 8 || c.Audit.SummaryInterval.Duration != time.Minute {
+		t.Errorf("defaults: %+v %+v", c, c.Audit)
+	}
+	if err := c.Validate(0); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+	for name, mutate := range map[string]func(*Config){
+		"per-uid above max":          func(c *Config) { c.MaxConnectionsPerUID = c.MaxConnections + 1 },
+		"negative max":               func(c *Config) { c.MaxConnections = -1 },
+		"key dir is the state":       func(c *Config) { c.Audit.KeyDir = c.StateDir },
+		"key dir inside state":       func(c *Config) { c.Audit.KeyDir = c.StateDir + "/keys" },
+		"tiny audit file":            func(c *Config) { c.Audit.MaxFileBytes = 100 },
+		"no rotated files kept":      func(c *Config) { c.Audit.KeepFiles = -1 },
+		"summary interval too short": func(c *Config) { c.Audit.SummaryInterval.Duration = time.Millisecond },
+	} {
+		bad := c
+		mutate(&bad)
+		if err := bad.Validate(0); err == nil {
+			t.Errorf("%s: validated", name)
+		}
 	}
 }

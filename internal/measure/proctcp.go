@@ -19,6 +19,7 @@ const (
 type tcpEntry struct {
 	Local, Remote netip.AddrPort
 	State         uint8
+	UID           uint32
 	Inode         uint64
 }
 
@@ -48,11 +49,15 @@ func parseTCPLine(line string, order binary.ByteOrder) (tcpEntry, error) {
 	if err != nil || len(f[3]) != 2 {
 		return tcpEntry{}, errBadLine
 	}
+	uid, err := strconv.ParseUint(f[7], 10, 32)
+	if err != nil {
+		return tcpEntry{}, errBadLine
+	}
 	inode, err := strconv.ParseUint(f[9], 10, 64)
 	if err != nil {
 		return tcpEntry{}, errBadLine
 	}
-	return tcpEntry{Local: local, Remote: remote, State: uint8(st), Inode: inode}, nil
+	return tcpEntry{Local: local, Remote: remote, State: uint8(st), UID: uint32(uid), Inode: inode}, nil
 }
 
 // parseHexAddrPort decodes "ADDR:PORT" as the kernel prints it. ADDR is 8

@@ -49,6 +49,11 @@ type Options struct {
 	Controls []Control
 	// Sessions keeps client-named conversations; nil disables them.
 	Sessions *session.Store
+	// Refusals is told of each refused request as it happens (the
+	// metrics); nil: none. Refusals reach the audit trail only as
+	// per-interval summaries, through the Recorders that implement
+	// SummaryRecorder (see FlushRefusals).
+	Refusals RefusalCounter
 }
 
 // Server serves the relay's HTTP API.
@@ -66,6 +71,7 @@ type Server struct {
 	hosts     map[string]bool
 	origins   map[string]bool
 	handler   http.Handler
+	refusals  refusals
 }
 
 // New returns a Server. Keys may be nil only if no route needs a key, which
@@ -76,6 +82,8 @@ func New(o Options) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.refusals.since = s.started
+	s.refusals.counter = o.Refusals
 	if s.backends == nil {
 		s.backends = &Backends{Providers: map[string]provider.Provider{}, Table: route.New(nil, nil)}
 	}
@@ -133,16 +141,28 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, class logic.ErrorC
 	errorFront(r.URL.Path).writeError(w, class.HTTPStatus(), class, []byte(msg))
 }
 
-// deny refuses a request at the guard and records it: refusals are what a
-// security review wants to see.
-func (s *Server) deny(w http.ResponseWriter, r *http.Request, class logic.ErrorClass, msg string) {
-	s.fail(w, r, class, msg)
+// deny refuses a request at the guard. The reply is the connection's last
+// and the request's body is never read (see closeUnread). The refusal is
+// counted, never recorded or logged one by one: a client without a key
+// could otherwise grow the audit file and the log at will. The counts
+// reach the metrics at once and the audit trail and the log as one
+// summary per interval (FlushRefusals).
+func (s *Server) deny(w http.ResponseWriter, r *http.Request, class logic.ErrorClass, msg string, reason audit.RefusalReason) {
 	if isProbe(r) {
+		s.fail(w, r, class, msg)
 		return
 	}
-	o := s.newOutcome()
-	o.fail(class, class.HTTPStatus())
-	s.record(o)
+	closeUnread(w, r)
+	s.fail(w, r, class, msg)
+	markRefused(w)
+	s.refusals.add(reason)
+}
+
+// markRefused tells the guard not to log the request on its own line.
+func markRefused(w http.ResponseWriter) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.refused = true
+	}
 }
 
 // guard runs before every route: panic recovery, Host allowlist,
@@ -161,18 +181,18 @@ func (s *Server) guard(next http.Handler) http.Handler {
 					s.fail(sw, r, logic.ErrInternal, "the relay failed while handling this request")
 				}
 			}
-			if isProbe(r) {
+			if isProbe(r) || sw.refused {
 				return
 			}
 			s.log.Info("request", "method", method(r.Method), "path_template", template(r.URL.Path), "status", sw.code(), "duration_ms", time.Since(start).Milliseconds())
 		}()
 		if !s.hostAllowed(r.Host) {
-			s.deny(sw, r, logic.ErrPermission, "host not allowed: the relay answers only to its own host names (DNS-rebinding defence); add the name to allowed_hosts")
+			s.deny(sw, r, logic.ErrPermission, "host not allowed: the relay answers only to its own host names (DNS-rebinding defence); add the name to allowed_hosts", audit.RefusedHost)
 			return
 		}
 		if origin := r.Header.Get("Origin"); origin != "" || crossSite(r) {
 			if origin == "" || !s.origins[origin] {
-				s.deny(sw, r, logic.ErrPermission, "cross-origin browser requests are refused; add the origin to cors_origins to allow it")
+				s.deny(sw, r, logic.ErrPermission, "cross-origin browser requests are refused; add the origin to cors_origins to allow it", audit.RefusedOrigin)
 				return
 			}
 			h := sw.Header()
@@ -188,10 +208,18 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		if r.URL.Path != "/healthz" {
 			keyID, ok := s.authorized(r)
 			if !ok {
-				s.deny(sw, r, logic.ErrAuthentication, "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'; create one with 'relay keys create'")
+				s.deny(sw, r, logic.ErrAuthentication, "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'; create one with 'relay keys create'", audit.RefusedAuth)
 				return
 			}
 			r = r.WithContext(withKeyID(r.Context(), keyID))
+		}
+		// The http.Server's ReadTimeout bounds the whole request from its
+		// first byte, so a client that never finishes one is dropped. A
+		// request that passed the guards and has no body to read gets its
+		// deadline lifted here; one with a body, in readBody once the body
+		// is in.
+		if r.ContentLength == 0 && !isProbe(r) {
+			_ = http.NewResponseController(sw).SetReadDeadline(time.Time{})
 		}
 		next.ServeHTTP(sw, r)
 	})
@@ -252,6 +280,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	if !isProbe(r) {
+		markRefused(w)
+		s.refusals.add(audit.RefusedNotFound)
+	}
 	s.fail(w, r, logic.ErrNotFound, "no such route; the relay serves /v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/models, /v1/session/end, /audit and /metrics")
 }
 
@@ -308,8 +340,9 @@ func randomHex(n int) string {
 // statusWriter remembers whether and what status was written.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	status  int
+	wrote   bool
+	refused bool // counted as a refusal: no log line of its own
 }
 
 func (w *statusWriter) WriteHeader(code int) {

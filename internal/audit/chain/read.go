@@ -83,3 +83,5 @@ func lastLines(f *os.File, n int) (lines [][]byte, torn bool, err error) {
 	}
 	return all, torn, nil
 }
+
+func newReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }

@@ -11,10 +11,18 @@ import (
 
 // Record is one line of the audit file.
 type Record struct {
-	Seq   int64
-	Prev  string          // hex SHA-256 of the previous line
-	Event json.RawMessage // the audit.Event as JSON, exactly as written
-	Hash  string          // hex SHA-256 over Seq, Prev and Event
+	Seq int64
+	// Prev is, in a keyed record, the previous record's MAC (the chain's
+	// id for the first); in an unkeyed one, hex SHA-256 of the previous
+	// line.
+	Prev  string
+	Event json.RawMessage // the audit entry as JSON, exactly as written
+	// Hash is the record's seal: hex HMAC-SHA256 under the audit key over
+	// Seq, Prev and Event in a keyed record (written as "mac"), hex
+	// SHA-256 over the same in an unkeyed one (written as "hash").
+	Hash string
+	// Keyed tells the two formats apart.
+	Keyed bool
 }
 
 // genesisPrev is the Prev of the first record: there is no previous line.
@@ -49,7 +57,11 @@ func appendLine(dst []byte, r Record) []byte {
 	dst = append(dst, r.Prev...)
 	dst = append(dst, `","event":`...)
 	dst = append(dst, r.Event...)
-	dst = append(dst, `,"hash":"`...)
+	if r.Keyed {
+		dst = append(dst, `,"mac":"`...)
+	} else {
+		dst = append(dst, `,"hash":"`...)
+	}
 	dst = append(dst, r.Hash...)
 	dst = append(dst, `"}`...)
 	return dst
@@ -57,8 +69,8 @@ func appendLine(dst []byte, r Record) []byte {
 
 var errBadJSON = errors.New(ReasonBadJSON)
 
-// parseLine decodes one line (without its newline). It accepts only the
-// canonical form appendLine writes — fixed key order, no extra space or
+// parseLine decodes one line (without its newline), in either format. It
+// accepts only the canonical form appendLine writes — fixed key order, no extra space or
 // keys, lowercase hex — so a record has exactly one spelling.
 func parseLine(line []byte) (Record, error) {
 	var raw struct {
@@ -66,16 +78,24 @@ func parseLine(line []byte) (Record, error) {
 		Prev  *string         `json:"prev"`
 		Event json.RawMessage `json:"event"`
 		Hash  *string         `json:"hash"`
+		MAC   *string         `json:"mac"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
 		return Record{}, errBadJSON
 	}
-	if raw.Seq == nil || raw.Prev == nil || raw.Hash == nil || len(raw.Event) == 0 || raw.Event[0] != '{' {
+	if (raw.Hash == nil) == (raw.MAC == nil) {
 		return Record{}, errBadJSON
 	}
-	r := Record{Seq: *raw.Seq, Prev: *raw.Prev, Event: raw.Event, Hash: *raw.Hash}
+	seal, keyed := raw.Hash, false
+	if raw.MAC != nil {
+		seal, keyed = raw.MAC, true
+	}
+	if raw.Seq == nil || raw.Prev == nil || len(raw.Event) == 0 || raw.Event[0] != '{' {
+		return Record{}, errBadJSON
+	}
+	r := Record{Seq: *raw.Seq, Prev: *raw.Prev, Event: raw.Event, Hash: *seal, Keyed: keyed}
 	if r.Seq < 1 || !isHex64(r.Prev) || !isHex64(r.Hash) {
 		return Record{}, errBadJSON
 	}

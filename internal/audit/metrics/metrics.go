@@ -27,6 +27,7 @@ type Metrics struct {
 	fallbacks *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	ttft      *prometheus.HistogramVec
+	refused   [audit.NumRefusalReasons]prometheus.Counter
 }
 
 // New creates the metrics and their registry.
@@ -60,7 +61,15 @@ func New() *Metrics {
 			Buckets: []float64{0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32},
 		}, []string{"provider"}),
 	}
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "relay_refused_total",
+		Help: "Requests and connections refused before being served, by reason (host, origin, auth, not_found, conn_limit, uid_limit).",
+	}, []string{"reason"})
+	for r := range audit.NumRefusalReasons {
+		m.refused[r] = refused.WithLabelValues(r.String())
+	}
 	m.reg.MustRegister(
+		refused,
 		m.requests, m.tokens, m.cost, m.fallbacks, m.duration, m.ttft,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -91,6 +100,15 @@ func (m *Metrics) Record(ev audit.Event) {
 	// Zero means no content byte was sent (a failure, or nothing streamed).
 	if ev.TTFT > 0 {
 		m.ttft.WithLabelValues(provider).Observe(ev.TTFT.Seconds())
+	}
+}
+
+// Refused counts one refused request or connection. It is cheap (one
+// atomic add) and allocation-free, so an unauthenticated flood costs no
+// more here than the refusal itself.
+func (m *Metrics) Refused(r audit.RefusalReason) {
+	if r < audit.NumRefusalReasons {
+		m.refused[r].Inc()
 	}
 }
 

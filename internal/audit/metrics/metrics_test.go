@@ -97,3 +97,22 @@ func TestOwnRegistry(t *testing.T) {
 		t.Error("a's request missing")
 	}
 }
+
+func TestRefusedCountsByReason(t *testing.T) {
+	m := New()
+	for range 3 {
+		m.Refused(audit.RefusedAuth)
+	}
+	m.Refused(audit.RefusedUIDLimit)
+	m.Refused(audit.NumRefusalReasons) // out of range: ignored
+	out := scrape(t, m)
+	for _, want := range []string{
+		`relay_refused_total{reason="auth"} 3`,
+		`relay_refused_total{reason="uid_limit"} 1`,
+		`relay_refused_total{reason="host"} 0`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package otel
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -21,7 +22,7 @@ func testEvent(t *testing.T) audit.Event {
 	if err := reg.Add("fast", "ollama", "llama3.2:3b"); err != nil {
 		t.Fatal(err)
 	}
-	k, err := audit.OpenKeyer(t.TempDir())
+	k, err := audit.OpenKeyer(filepath.Join(t.TempDir(), "keys"))
 	if err != nil {
 		t.Fatal(err)
 	}
