@@ -13,14 +13,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/inference-relay/relay/internal/egress"
 )
 
 // DefaultPort is where the relay listens when nothing else is configured.
@@ -337,7 +337,7 @@ func (c *Config) Validate(keys int) error {
 			errs = append(errs, fmt.Errorf("listen %q: %v", l, err))
 			continue
 		}
-		if IsLoopbackHost(host) {
+		if egress.IsLoopbackHost(host) {
 			continue
 		}
 		switch {
@@ -414,31 +414,11 @@ func validName(s string) bool {
 	return true
 }
 
-// checkBaseURL allows https anywhere and plain http only to loopback.
+// checkBaseURL allows https anywhere and plain http only to loopback
+// (egress.CheckBaseURL: one rule for every upstream).
 func checkBaseURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return errors.New("base_url must be an absolute http(s) URL")
+	if _, err := egress.CheckBaseURL(s); err != nil {
+		return fmt.Errorf("base_url %w", err)
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if IsLoopbackHost(u.Hostname()) {
-			return nil
-		}
-		return errors.New("base_url: plain http is allowed only to loopback; use https")
-	default:
-		return errors.New("base_url must be an absolute http(s) URL")
-	}
-}
-
-// IsLoopbackHost reports whether host (a name or an address, without port)
-// is loopback.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && a.Unmap().IsLoopback()
+	return nil
 }

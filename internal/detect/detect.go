@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inference-relay/relay/internal/config"
+	"github.com/inference-relay/relay/internal/egress"
 )
 
 // Candidate is a place an engine usually listens.
@@ -48,7 +48,7 @@ func Probe(ctx context.Context, client *http.Client, cands []Candidate, timeout 
 	)
 	for i, c := range cands {
 		u, err := url.Parse(c.BaseURL)
-		if err != nil || !config.IsLoopbackHost(u.Hostname()) {
+		if err != nil || !egress.IsLoopbackHost(u.Hostname()) {
 			continue
 		}
 		wg.Add(1)

@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/inference-relay/relay/internal/config"
+	"github.com/inference-relay/relay/internal/egress"
 	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/measure"
 )
@@ -148,7 +148,7 @@ func (s *Server) auditState(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case u.Scheme == "socketpair":
 				network = "none"
-			case config.IsLoopbackHost(u.Hostname()):
+			case egress.IsLoopbackHost(u.Hostname()):
 				network = "loopback"
 			}
 		}

@@ -3,12 +3,11 @@ package otel
 import (
 	"errors"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/inference-relay/relay/internal/audit"
+	"github.com/inference-relay/relay/internal/egress"
 )
 
 // Configuration errors. None of them repeats the value it rejects: an
@@ -67,32 +66,15 @@ func or[T comparable](v, def T) T {
 	return v
 }
 
-// checkEndpoint accepts https URLs, and http URLs whose host is a loopback
-// IP literal or "localhost", so spans never cross a network in plain text.
-// Credentials in the URL are refused: they belong in Headers, where they
-// are not part of every error a URL appears in.
+// checkEndpoint accepts https URLs, and http URLs to a loopback host, so
+// spans never cross a network in plain text (egress.CheckBaseURL, the rule
+// for every upstream). Credentials in the URL are refused: they belong in
+// Headers, where they are not part of every error a URL appears in.
 func checkEndpoint(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" || u.User != nil || u.Hostname() == "" {
+	if _, err := egress.CheckBaseURL(s); err != nil {
 		return ErrEndpoint
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-	}
-	return ErrEndpoint
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.Zone() == "" && a.Unmap().IsLoopback()
+	return nil
 }
 
 // checkHeaders copies h into canonical form, refusing names that are not

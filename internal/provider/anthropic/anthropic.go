@@ -14,14 +14,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/egress"
 	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/secret"
@@ -73,32 +73,15 @@ func New(c Config) (*Provider, error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, errors.New("anthropic: base URL must be an absolute http(s) URL without credentials, query or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, errors.New("anthropic: plain http is allowed only for loopback hosts; use https")
-		}
-	default:
-		return nil, errors.New("anthropic: base URL must use https")
+	u, err := egress.CheckBaseURL(base)
+	if err != nil {
+		return nil, fmt.Errorf("anthropic: base URL %w", err)
 	}
 	version := c.Version
 	if version == "" {
 		version = DefaultVersion
 	}
 	return &Provider{name: c.Name, base: strings.TrimSuffix(u.String(), "/"), key: c.APIKey, version: version, client: c.Client}, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name is the configured backend name.
@@ -109,7 +92,7 @@ func (p *Provider) Name() string { return p.name }
 func (p *Provider) newRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
 	var rd io.Reader
 	if body != nil {
-		rd = &wipingReader{b: body}
+		rd = provider.NewWipingBody(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, p.base+path, rd)
 	if err != nil {
@@ -292,32 +275,4 @@ func contextOr(ctx context.Context, err error) error {
 		return cerr
 	}
 	return err
-}
-
-// wipingReader reads an encoded request body and zeroes it when the
-// transport closes it, so the prompt does not linger in freed memory.
-type wipingReader struct {
-	mu  sync.Mutex
-	b   []byte
-	off int
-}
-
-func (w *wipingReader) Read(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.off >= len(w.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, w.b[w.off:])
-	w.off += n
-	return n, nil
-}
-
-// Close zeroes the body; reads after it see the end.
-func (w *wipingReader) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	clear(w.b)
-	w.b, w.off = nil, 0
-	return nil
 }

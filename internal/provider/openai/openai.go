@@ -10,18 +10,16 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/egress"
 	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/secret"
@@ -69,8 +67,8 @@ type Provider struct {
 var (
 	ErrNoClient  = errors.New("openai provider: an HTTP client is required")
 	ErrNoName    = errors.New("openai provider: a name is required")
-	ErrBadURL    = errors.New("openai provider: base URL must be an absolute http(s) URL without credentials, query or fragment")
-	ErrPlainHTTP = errors.New("openai provider: plain http is allowed only to loopback hosts; use https")
+	ErrBadURL    = fmt.Errorf("openai provider: base URL %w", egress.ErrBadURL)
+	ErrPlainHTTP = fmt.Errorf("openai provider: base URL: %w", egress.ErrPlainHTTP)
 )
 
 var _ provider.Provider = (*Provider)(nil)
@@ -84,31 +82,13 @@ func New(c Config) (*Provider, error) {
 	if c.Name == "" {
 		return nil, ErrNoName
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return nil, ErrBadURL
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if !isLoopback(u.Hostname()) {
-			return nil, ErrPlainHTTP
-		}
-	default:
+	switch _, err := egress.CheckBaseURL(c.BaseURL); {
+	case errors.Is(err, egress.ErrPlainHTTP):
+		return nil, ErrPlainHTTP
+	case err != nil:
 		return nil, ErrBadURL
 	}
 	return &Provider{name: c.Name, base: strings.TrimRight(c.BaseURL, "/"), key: c.APIKey, client: c.Client}, nil
-}
-
-// isLoopback reports whether host names this machine: a loopback IP or
-// "localhost". Plain http leaves the machine only through these hosts'
-// absence, so nothing else may use it.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Name is the backend name from the configuration.
@@ -121,7 +101,7 @@ func (p *Provider) Stream(ctx context.Context, t logic.Target, params logic.Para
 	if err != nil {
 		return nil, provider.Errorf(logic.ErrInvalidRequest, "the request cannot be expressed for this backend")
 	}
-	wb := &wipingBody{b: body}
+	wb := provider.NewWipingBody(body)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/chat/completions", wb)
 	if err != nil {
 		wb.Close()
@@ -247,40 +227,3 @@ func (s *stream) Recv() (content.Delta, error) {
 func (s *stream) Status() logic.Status { return s.up.Status() }
 
 func (s *stream) Close() error { return s.up.Close() }
-
-// wipingBody is a request body that zeroes its bytes when closed, so the
-// encoded request (all content) does not outlive its sending.
-type wipingBody struct {
-	mu     sync.Mutex
-	b      []byte
-	r      bytes.Reader
-	init   bool
-	closed bool
-}
-
-func (w *wipingBody) Read(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return 0, io.ErrClosedPipe
-	}
-	if !w.init {
-		w.r.Reset(w.b)
-		w.init = true
-	}
-	return w.r.Read(p)
-}
-
-// Close zeroes the body. The transport may close it from its own goroutine
-// while Read is in use, hence the lock.
-func (w *wipingBody) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.closed {
-		w.closed = true
-		clear(w.b)
-		w.b = nil
-		w.r.Reset(nil)
-	}
-	return nil
-}
