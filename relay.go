@@ -577,21 +577,7 @@ func (s *Stream) Usage() Usage {
 
 // StopReason says why the reply ended: "end", "max_tokens", "stop_sequence",
 // "tool_use", "refusal" or "" while it runs.
-func (s *Stream) StopReason() string {
-	switch s.s.Status().Stop {
-	case logic.StopEnd:
-		return "end"
-	case logic.StopMaxTokens:
-		return "max_tokens"
-	case logic.StopSequence:
-		return "stop_sequence"
-	case logic.StopToolUse:
-		return "tool_use"
-	case logic.StopRefusal:
-		return "refusal"
-	}
-	return ""
-}
+func (s *Stream) StopReason() string { return s.s.Status().Stop.String() }
 
 // Close releases the stream; it cancels the upstream request if unfinished.
 func (s *Stream) Close() error {

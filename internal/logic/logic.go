@@ -91,6 +91,26 @@ const (
 	StopRefusal              // the backend refused to answer
 )
 
+// String names the stop reason in the relay's own words (the library's
+// Stream.StopReason): "end", "max_tokens", "stop_sequence", "tool_use",
+// "refusal", and "" for StopUnknown (still running, or never said). The
+// API codecs map it to each API's own names.
+func (s StopReason) String() string {
+	switch s {
+	case StopEnd:
+		return "end"
+	case StopMaxTokens:
+		return "max_tokens"
+	case StopSequence:
+		return "stop_sequence"
+	case StopToolUse:
+		return "tool_use"
+	case StopRefusal:
+		return "refusal"
+	}
+	return ""
+}
+
 // Usage counts tokens.
 type Usage struct {
 	Input  int

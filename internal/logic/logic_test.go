@@ -45,3 +45,17 @@ func TestParamsCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestStopReasonString(t *testing.T) {
+	want := map[StopReason]string{StopUnknown: "", StopEnd: "end", StopMaxTokens: "max_tokens", StopSequence: "stop_sequence", StopToolUse: "tool_use", StopRefusal: "refusal", StopRefusal + 1: ""}
+	seen := map[string]bool{}
+	for s, w := range want {
+		if got := s.String(); got != w {
+			t.Errorf("%d.String() = %q, want %q", s, got, w)
+		}
+		if w != "" && seen[w] {
+			t.Errorf("%q named twice", w)
+		}
+		seen[w] = true
+	}
+}
