@@ -37,6 +37,7 @@ func helperEnvFor(mode string) []string {
 }
 
 func TestMain(m *testing.M) {
+	Enter() // a confined helper confines itself here, before anything else
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(helper(mode, os.Args[1:]))
 	}

@@ -80,34 +80,50 @@ func (l *launch) run(ctx context.Context, s *Supervisor) (*Child, error) {
 	if env == nil {
 		env = []string{} // nil would mean "inherit the relay's environment"
 	}
-	argv := append([]string{l.spec.Path}, l.spec.Args...)
-	userNS := os.Geteuid() != 0
-	attr := &os.ProcAttr{Dir: dir, Env: env, Files: files, Sys: attrs(l.spec.NoNetwork, userNS)}
-	done := make(chan struct{})
-	spawn := func() (*os.Process, error) {
-		if l.spec.Filesystem != nil {
-			return s.spawnConfined(ctx, path, argv, attr, l.fsRules(dir, files), done)
+	if fs := l.spec.Filesystem; fs != nil {
+		pol := policy{Read: fs.Read, Exec: fs.Exec, Write: fs.Write, NoNetwork: l.spec.NoNetwork}
+		for i, f := range files {
+			var st unix.Stat_t
+			if f != nil && unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+				pol.Files = append(pol.Files, i)
+			}
 		}
-		return s.spawn(ctx, path, argv, attr)
+		enc, err := pol.encode()
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, policyEnv+"="+enc)
 	}
-	proc, err := spawn()
-	if err != nil && l.spec.NoNetwork && !userNS && errors.Is(err, syscall.EPERM) {
-		// Root without CAP_SYS_ADMIN (a container): a user namespace may
-		// still be allowed to own a network namespace.
-		attr.Sys = attrs(true, true)
-		proc, err = spawn()
+	argv := append([]string{l.spec.Path}, l.spec.Args...)
+	// Every child is forked from the Supervisor's spawner thread, which is
+	// never confined: the confinement is the child's own doing (Enter), so
+	// no thread of the relay is ever inside a child's Landlock domain, and
+	// the user namespace's id maps are written by an unconfined thread.
+	netNS := l.spec.NoNetwork
+	userNS := netNS || l.spec.Filesystem != nil
+	attr := &os.ProcAttr{Dir: dir, Env: env, Files: files, Sys: attrs(netNS, userNS)}
+	proc, err := s.spawn(ctx, path, argv, attr)
+	if err != nil && userNS && (!netNS || os.Geteuid() == 0) && nsRefused(err) {
+		// No user namespace here (a kernel or container that forbids
+		// them). Root can still make the network namespace directly; a
+		// child that asked only for Filesystem runs without namespaces and
+		// Enter confines it all the same.
+		userNS = false
+		attr.Sys = attrs(netNS, false)
+		proc, err = s.spawn(ctx, path, argv, attr)
 	}
 	if err != nil {
-		if l.spec.NoNetwork && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
+		if netNS && nsRefused(err) {
 			return nil, fmt.Errorf("%w: %w", errNoNamespace, err)
 		}
 		return nil, err
 	}
+	done := make(chan struct{})
 
 	c := &Child{
 		sup:    s,
 		proc:   proc,
-		info:   Info{Name: l.spec.Name, Pid: proc.Pid, Started: time.Now(), NoNetwork: l.spec.NoNetwork, Confined: l.spec.Filesystem != nil},
+		info:   Info{Name: l.spec.Name, Pid: proc.Pid, Started: time.Now(), NoNetwork: netNS, UserNS: userNS, Confined: l.spec.Filesystem != nil},
 		stderr: newRing(l.spec.stderrCap()),
 		done:   done,
 		dir:    l.tmpDir,
@@ -127,6 +143,11 @@ func (l *launch) run(ctx context.Context, s *Supervisor) (*Child, error) {
 	go c.watch()
 	l.stdinW, l.stdoutR, l.stderrR, l.tmpDir = nil, nil, nil, "" // the Child owns them now
 	return c, nil
+}
+
+// nsRefused reports an error clone gives when a namespace cannot be made.
+func nsRefused(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EACCES)
 }
 
 // stdinFile returns what becomes the child's descriptor 0.

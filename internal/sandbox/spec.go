@@ -76,6 +76,8 @@ type Info struct {
 	// NoNetwork reports that the child really was started in its own
 	// network namespace (it is false when Spec.NoNetwork was false).
 	NoNetwork bool
+	// UserNS reports that the child was started in its own user namespace.
+	UserNS bool
 }
 
 const (
@@ -131,6 +133,9 @@ func (s *Spec) validate() error {
 		k, _, ok := strings.Cut(kv, "=")
 		if !ok || k == "" || strings.IndexByte(kv, 0) >= 0 {
 			return fmt.Errorf("sandbox: Env[%d] is not KEY=VALUE", i)
+		}
+		if k == policyEnv || k == reportEnv {
+			return fmt.Errorf("sandbox: Env[%d] uses a key reserved for the sandbox", i)
 		}
 		if seen[k] {
 			return fmt.Errorf("sandbox: Env[%d] repeats a key", i)
