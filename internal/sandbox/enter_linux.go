@@ -38,6 +38,7 @@ func Enter() {
 	if s, ok := os.LookupEnv(reportEnv); ok {
 		_ = os.Unsetenv(reportEnv)
 		if r, err := ParseReport(s); err == nil {
+			r.SelfTest = selfTest()
 			entered.Lock()
 			entered.r = r
 			entered.Unlock()
@@ -82,15 +83,39 @@ func Confined() Report {
 	return r
 }
 
-func enterFail(step string, err error) {
-	name := "EINVAL"
+// selfTest tries, from inside the confinement, what it must refuse: a
+// directory outside every rule, and TCP.
+func selfTest() *SelfTest {
+	st := &SelfTest{OpenRoot: "ok", TCP: "ok"}
+	if fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		st.OpenRoot = errnoName(err)
+	} else {
+		unix.Close(fd)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		st.TCP = errnoName(err)
+		return st
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: 9, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		st.TCP = errnoName(err)
+	}
+	return st
+}
+
+func errnoName(err error) string {
 	var e syscall.Errno
 	if errors.As(err, &e) {
 		if n := unix.ErrnoName(e); n != "" {
-			name = n
+			return n
 		}
 	}
-	fmt.Fprintf(os.Stderr, "sandbox: %s: %s\n", step, name)
+	return "EINVAL"
+}
+
+func enterFail(step string, err error) {
+	fmt.Fprintf(os.Stderr, "sandbox: %s: %s\n", step, errnoName(err))
 	os.Exit(ExitEnterFailed)
 }
 
@@ -127,7 +152,7 @@ func confineSelf(p *policy) (Report, string, error) {
 		}
 		rep.BoundingSet = true
 	} else {
-		rep.Missing = append(rep.Missing, "bounding set (no CAP_SETPCAP)")
+		rep.Missing = append(rep.Missing, "bounding_set")
 	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
 		return rep, "caps: ambient", err
@@ -170,17 +195,17 @@ func confineSelf(p *policy) (Report, string, error) {
 		}
 		rep.Filesystem, rep.TCP, rep.Scoped = true, ll.tcp, ll.scoped
 		if p.NoNetwork && !ll.tcp {
-			rep.Missing = append(rep.Missing, "landlock tcp (abi<4)")
+			rep.Missing = append(rep.Missing, "landlock_tcp")
 		}
 		if !ll.scoped {
-			rep.Missing = append(rep.Missing, "landlock scoping (abi<6)")
+			rep.Missing = append(rep.Missing, "landlock_scope")
 		}
 	}
 
 	// seccomp, last: it refuses what the steps above no longer need.
 	prog, err := seccompFilter(os.Getpid())
 	if errors.Is(err, errNoSeccompArch) {
-		rep.Missing = append(rep.Missing, "seccomp (architecture)")
+		rep.Missing = append(rep.Missing, "seccomp")
 		return rep, "", nil
 	}
 	if err != nil {

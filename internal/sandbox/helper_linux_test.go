@@ -82,6 +82,21 @@ func helper(mode string, args []string) int {
 		return printJSON(open)
 	case "args":
 		return printJSON(os.Args)
+	case "probe":
+		// Each argument is KIND=ARG; one line "KIND RESULT" per probe.
+		for _, a := range args {
+			kind, arg, _ := strings.Cut(a, "=")
+			fmt.Println(kind, Probe(kind, arg))
+		}
+		return 0
+	case "confined":
+		// What Enter applied, then hold until stdin closes, so the parent
+		// can measure this process.
+		if code := printJSON(Confined()); code != 0 {
+			return code
+		}
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		return 0
 	case "env":
 		return printJSON(os.Environ())
 	case "pwd":

@@ -70,6 +70,19 @@ type Report struct {
 	BoundingSet bool `json:"bounding_set"`
 	// Missing names the layers this kernel lacks.
 	Missing []string `json:"missing,omitempty"`
+	// SelfTest is what the confined image found when it tried what the
+	// confinement must refuse, first thing after the re-exec.
+	SelfTest *SelfTest `json:"self_test,omitempty"`
+}
+
+// SelfTest holds, for each attempt, "ok" when it succeeded or the errno's
+// name when it was refused.
+type SelfTest struct {
+	// OpenRoot is opening "/" for reading: Landlock refuses it (EACCES).
+	OpenRoot string `json:"open_root"`
+	// TCP is making a TCP socket and connecting it to loopback: seccomp
+	// refuses the socket (EPERM), Landlock the connect (EACCES).
+	TCP string `json:"tcp"`
 }
 
 func (r *Report) encode() string {
@@ -94,6 +107,9 @@ func ParseReport(s string) (Report, error) {
 			return Report{}, errors.New("sandbox: malformed report")
 		}
 	}
+	if st := r.SelfTest; st != nil && (!validResult(st.OpenRoot) || !validResult(st.TCP)) {
+		return Report{}, errors.New("sandbox: malformed report")
+	}
 	return r, nil
 }
 
@@ -109,7 +125,7 @@ func validStep(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == ' ', c == ':', c == '_', c == '-', c == '<', c == '>', c == '=', c == '.':
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == ' ', c == ':', c == '_', c == '-':
 		default:
 			return false
 		}
@@ -139,6 +155,8 @@ func EnterFailure(stderr []byte) (step, errno string, ok bool) {
 	}
 	return step, errno, true
 }
+
+func validResult(s string) bool { return s == "ok" || validErrno(s) }
 
 func validErrno(s string) bool {
 	if s == "" || len(s) > 24 {
