@@ -234,3 +234,17 @@ func TestConfinedAsUnprivilegedUser(t *testing.T) {
 		t.Fatal("the unprivileged run did not pass both tests")
 	}
 }
+
+// TestConfinedEnvIsSpecEnv: the policy travels in the environment of the
+// first image only; the confined image has exactly Spec.Env.
+func TestConfinedEnvIsSpecEnv(t *testing.T) {
+	spec := confinedSpec("env")
+	out, _ := run(t, newSup(t), spec)
+	var env []string
+	if err := json.Unmarshal([]byte(out), &env); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if strings.Join(env, "\n") != strings.Join(spec.Env, "\n") {
+		t.Fatalf("environment %q, want %q", env, spec.Env)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"sync"
 	"syscall"
 	"unsafe"
 
@@ -30,21 +29,13 @@ import (
 // running Go program would leave its other threads free; this is why the
 // re-exec.
 //
-// In the re-executed image Enter records what was applied (see Confined)
-// and returns. A layer the kernel lacks is skipped and reported; any other
-// failure writes one line "sandbox: STEP: ERRNO" to stderr and exits with
-// ExitEnterFailed, so the parent can say which step failed.
+// In the re-executed image the policy is gone and Enter does nothing; the
+// environment is again exactly the Spec's. Confined measures the result
+// from the inside. A layer the kernel lacks is skipped (Confined reports
+// it missing); any other failure writes one line "sandbox: STEP: ERRNO"
+// to stderr and exits with ExitEnterFailed, so the parent can say which
+// step failed.
 func Enter() {
-	if s, ok := os.LookupEnv(reportEnv); ok {
-		_ = os.Unsetenv(reportEnv)
-		if r, err := ParseReport(s); err == nil {
-			r.SelfTest = selfTest()
-			entered.Lock()
-			entered.r = r
-			entered.Unlock()
-		}
-		return
-	}
 	s, ok := os.LookupEnv(policyEnv)
 	if !ok {
 		return
@@ -55,31 +46,64 @@ func Enter() {
 	if err != nil {
 		enterFail("policy", unix.EINVAL)
 	}
-	rep, step, err := confineSelf(p)
-	if err != nil {
+	if step, err := confineSelf(p); err != nil {
 		enterFail(step, err)
 	}
-	rep.Entered = true
-	env := append(os.Environ(), reportEnv+"="+rep.encode())
-	err = unix.Exec("/proc/self/exe", os.Args, env)
+	err = unix.Exec("/proc/self/exe", os.Args, os.Environ())
 	enterFail("execve", err)
 }
 
 // errNoSeccompArch means this architecture has no filter here.
 var errNoSeccompArch = errors.New("sandbox: no seccomp filter for this architecture")
 
-var entered struct {
-	sync.Mutex
-	r Report
-}
-
-// Confined returns what Enter applied to this process; Entered is false
-// when Enter did not confine it.
+// Confined measures this process's confinement from the inside, now: the
+// capability sets, no_new_privs and seccomp mode from /proc/self/status,
+// the kernel's Landlock ABI, and a self-test of what Landlock and seccomp
+// must refuse (opening "/" and a TCP connection). A confined child calls
+// it before anything of its own changes those (HardenChild sets
+// no_new_privs too) and sends the result to the relay, which checks it
+// against MeasureChild.
 func Confined() Report {
-	entered.Lock()
-	defer entered.Unlock()
-	r := entered.r
-	r.Missing = append([]string(nil), r.Missing...)
+	var r Report
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return r
+	}
+	var c Confinement
+	c.parseStatus(string(b))
+	if len(c.Errors) > 0 {
+		return r
+	}
+	r.Entered = c.NoNewPrivs && c.CapEff == 0 && c.CapPrm == 0 && c.CapInh == 0 && c.CapAmb == 0
+	if !r.Entered {
+		return r
+	}
+	r.LandlockABI = landlockABI()
+	r.SelfTest = selfTest()
+	r.Filesystem = r.SelfTest.OpenRoot == "EACCES"
+	r.Seccomp = c.Seccomp == 2
+	r.BoundingSet = c.CapBnd == 0
+	// Landlock shows nothing in /proc: TCP is refused when the self-test's
+	// connect was (by Landlock, or before it by seccomp), and Enter always
+	// scopes signals and abstract sockets on an ABI that has scoping.
+	r.TCP = r.SelfTest.TCP != "ok"
+	r.Scoped = r.Filesystem && r.LandlockABI >= 6
+	if r.LandlockABI < 1 {
+		r.Missing = append(r.Missing, "landlock")
+	} else {
+		if r.LandlockABI < 4 {
+			r.Missing = append(r.Missing, "landlock_tcp")
+		}
+		if r.LandlockABI < 6 {
+			r.Missing = append(r.Missing, "landlock_scope")
+		}
+	}
+	if !r.Seccomp {
+		r.Missing = append(r.Missing, "seccomp")
+	}
+	if !r.BoundingSet {
+		r.Missing = append(r.Missing, "bounding_set")
+	}
 	return r
 }
 
@@ -134,8 +158,7 @@ const (
 
 // confineSelf applies p to the calling thread, in order. It returns the
 // step that failed with the error.
-func confineSelf(p *policy) (Report, string, error) {
-	var rep Report
+func confineSelf(p *policy) (string, error) {
 
 	// Capabilities. The bounding set and securebits need CAP_SETPCAP,
 	// which the child has as root of its own user namespace; a child
@@ -143,35 +166,29 @@ func confineSelf(p *policy) (Report, string, error) {
 	// drop there, and no_new_privs keeps it from gaining anything.
 	if hasCap(unix.CAP_SETPCAP) {
 		if err := unix.Prctl(unix.PR_SET_SECUREBITS, lockedSecurebits, 0, 0, 0); err != nil {
-			return rep, "caps: securebits", err
+			return "caps: securebits", err
 		}
 		for c := 0; c <= lastCap(); c++ {
 			if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-				return rep, "caps: bounding set", err
+				return "caps: bounding set", err
 			}
 		}
-		rep.BoundingSet = true
-	} else {
-		rep.Missing = append(rep.Missing, "bounding_set")
 	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
-		return rep, "caps: ambient", err
+		return "caps: ambient", err
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if _, _, e := unix.RawSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); e != 0 {
-		return rep, "caps: capset", e
+		return "caps: capset", e
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return rep, "no_new_privs", err
+		return "no_new_privs", err
 	}
 
 	// Landlock.
-	abi := landlockABI()
-	rep.LandlockABI = abi
-	if abi < 1 {
-		rep.Missing = append(rep.Missing, "landlock")
-	} else {
+	// Landlock, where the kernel has it.
+	if abi := landlockABI(); abi >= 1 {
 		var rules []fsRule
 		add := func(paths []string, access uint64) {
 			for _, path := range paths {
@@ -189,38 +206,27 @@ func confineSelf(p *policy) (Report, string, error) {
 				rules = append(rules, fsRule{fd: fd, access: unix.LANDLOCK_ACCESS_FS_READ_FILE})
 			}
 		}
-		ll, step, err := restrictSelf(abi, rules, p.NoNetwork)
-		if err != nil {
-			return rep, step, err
-		}
-		rep.Filesystem, rep.TCP, rep.Scoped = true, ll.tcp, ll.scoped
-		if p.NoNetwork && !ll.tcp {
-			rep.Missing = append(rep.Missing, "landlock_tcp")
-		}
-		if !ll.scoped {
-			rep.Missing = append(rep.Missing, "landlock_scope")
+		if step, err := restrictSelf(abi, rules, p.NoNetwork); err != nil {
+			return step, err
 		}
 	}
 
 	// seccomp, last: it refuses what the steps above no longer need.
 	prog, err := seccompFilter(os.Getpid())
 	if errors.Is(err, errNoSeccompArch) {
-		rep.Missing = append(rep.Missing, "seccomp")
-		return rep, "", nil
+		return "", nil // Confined reports it
 	}
 	if err != nil {
-		return rep, "seccomp: build", unix.EINVAL
+		return "seccomp: build", unix.EINVAL
 	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	if _, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog))); e != 0 {
 		if e == unix.ENOSYS || e == unix.EINVAL {
-			rep.Missing = append(rep.Missing, "seccomp")
-			return rep, "", nil
+			return "", nil // no seccomp in this kernel: Confined reports it
 		}
-		return rep, "seccomp: install", e
+		return "seccomp: install", e
 	}
-	rep.Seccomp = true
-	return rep, "", nil
+	return "", nil
 }
 
 // hasCap reports whether cap is in the calling thread's effective set.

@@ -54,30 +54,24 @@ type fsRule struct {
 	access uint64
 }
 
-// landlockApplied says which optional parts of the ruleset were enforced.
-type landlockApplied struct{ tcp, scoped bool }
-
 // restrictSelf confines the calling thread — and what it executes — to
 // rules: Landlock domains are per thread and inherited across fork and
 // execve. With noNetwork (and ABI 4+) the ruleset handles TCP bind and
 // connect and allows neither; with ABI 6+ it also scopes signals and
 // abstract unix sockets to the domain. Paths that do not exist are
 // skipped. The thread must already have no_new_privs.
-func restrictSelf(abi int, rules []fsRule, noNetwork bool) (landlockApplied, string, error) {
-	var ll landlockApplied
+func restrictSelf(abi int, rules []fsRule, noNetwork bool) (string, error) {
 	handled := handledFS(abi)
 	attr := unix.LandlockRulesetAttr{Handled_access_fs: handled}
 	if noNetwork && abi >= 4 {
 		attr.Handled_access_net = unix.LANDLOCK_ACCESS_NET_BIND_TCP | unix.LANDLOCK_ACCESS_NET_CONNECT_TCP
-		ll.tcp = true
 	}
 	if abi >= 6 {
 		attr.Scoped = unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | unix.LANDLOCK_SCOPE_SIGNAL
-		ll.scoped = true
 	}
 	rfd, _, e := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
 	if e != 0 {
-		return ll, "landlock: create_ruleset", e
+		return "landlock: create_ruleset", e
 	}
 	defer unix.Close(int(rfd))
 	for _, r := range rules {
@@ -88,7 +82,7 @@ func restrictSelf(abi int, rules []fsRule, noNetwork bool) (landlockApplied, str
 				continue
 			}
 			if err != nil {
-				return ll, "landlock: open rule path", err
+				return "landlock: open rule path", err
 			}
 			defer unix.Close(pfd)
 			fd = pfd
@@ -96,18 +90,18 @@ func restrictSelf(abi int, rules []fsRule, noNetwork bool) (landlockApplied, str
 		access := r.access & handled
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
-			return ll, "landlock: stat rule path", err
+			return "landlock: stat rule path", err
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			access &= fsFile // a file takes file rights only
 		}
 		pb := unix.LandlockPathBeneathAttr{Allowed_access: access, Parent_fd: int32(fd)}
 		if _, _, e := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, rfd, unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&pb)), 0, 0, 0); e != 0 {
-			return ll, "landlock: add_rule", e
+			return "landlock: add_rule", e
 		}
 	}
 	if _, _, e := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, rfd, 0, 0); e != 0 {
-		return ll, "landlock: restrict_self", e
+		return "landlock: restrict_self", e
 	}
-	return ll, "", nil
+	return "", nil
 }

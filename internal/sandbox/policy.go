@@ -11,10 +11,6 @@ import (
 // child's own code runs.
 const policyEnv = "RELAY_SANDBOX"
 
-// reportEnv carries what Enter applied across its own re-exec; Enter reads
-// and removes it in the confined image.
-const reportEnv = "RELAY_SANDBOX_APPLIED"
-
 // ExitEnterFailed is the exit status of a child whose Enter could not
 // apply a step of its confinement. Its stderr then holds one line naming
 // the step and the error (see EnterFailure).
@@ -45,13 +41,14 @@ func decodePolicy(s string) (*policy, error) {
 	return &p, nil
 }
 
-// Report is what Enter applied to the child, as the child itself saw each
-// step succeed. A layer the kernel lacks is false and named in Missing.
-// It travels from the child to the relay (the engine child puts it in its
-// hello), so treat it as the child's claim; MeasureChild reads what the
-// kernel shows from outside.
+// Report is a child's confinement as the child itself measured it
+// (Confined). A layer the kernel lacks is false and named in Missing. It
+// travels from the child to the relay (the engine child puts it in its
+// hello), so the relay checks it against MeasureChild, what the kernel
+// shows from outside.
 type Report struct {
-	// Entered is true when Enter confined this process.
+	// Entered: no_new_privs is set and every capability set but the
+	// bounding set is empty, as Enter leaves a process.
 	Entered bool `json:"entered"`
 	// LandlockABI is the kernel's Landlock ABI version, 0 when absent.
 	LandlockABI int `json:"landlock_abi"`
@@ -85,10 +82,6 @@ type SelfTest struct {
 	TCP string `json:"tcp"`
 }
 
-func (r *Report) encode() string {
-	b, _ := json.Marshal(r)
-	return string(b)
-}
 
 // ParseReport decodes a Report sent by a child (JSON). It is bounded and
 // strict: anything else is an error.
@@ -114,7 +107,10 @@ func ParseReport(s string) (Report, error) {
 }
 
 // EncodeReport renders r for a child to send.
-func EncodeReport(r Report) string { return r.encode() }
+func EncodeReport(r Report) string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
 
 // validStep reports whether s is a short label made of lowercase letters,
 // digits, spaces and ":_-" — what Enter writes as a step name.

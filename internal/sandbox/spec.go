@@ -136,7 +136,7 @@ func (s *Spec) validate() error {
 		if !ok || k == "" || strings.IndexByte(kv, 0) >= 0 {
 			return fmt.Errorf("sandbox: Env[%d] is not KEY=VALUE", i)
 		}
-		if k == policyEnv || k == reportEnv {
+		if k == policyEnv {
 			return fmt.Errorf("sandbox: Env[%d] uses a key reserved for the sandbox", i)
 		}
 		if seen[k] {

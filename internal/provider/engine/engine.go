@@ -208,7 +208,19 @@ func (p *Provider) start() (*conn, error) {
 	if hello.err == nil && hello.f.Type == ipc.THello {
 		h, err := ipc.DecodeHello(hello.f.Payload)
 		if err == nil {
+			// Measured, not declared: what the child says it applied must
+			// show in the kernel's view of it, or it does not serve.
+			rep, rerr := sandbox.ParseReport(h.Confinement)
+			if rerr == nil {
+				rerr = sandbox.MeasureChild(ch.Pid()).Check(rep, true)
+			}
+			if rerr != nil {
+				_ = ch.Stop(0)
+				parent.Close()
+				return nil, fmt.Errorf("engine provider: the engine child is not confined as required: %v", rerr)
+			}
 			c.pid = h.Pid
+			c.report = rep
 			go c.read()
 			return c, nil
 		}
@@ -218,10 +230,33 @@ func (p *Provider) start() (*conn, error) {
 	if hello.err == nil && hello.f.Type == ipc.TError {
 		if e, err := ipc.DecodeError(hello.f.Payload); err == nil {
 			// The child's own text: it names libraries and files only.
+			if e.Code == ipc.CodeLibs {
+				return nil, fmt.Errorf("engine provider: the engine refused to start (%w): %s", ErrLibraries, e.Msg)
+			}
 			return nil, fmt.Errorf("engine provider: the engine refused to start: %s", e.Msg)
 		}
 	}
-	return nil, errors.New("engine provider: the engine exited before it was ready")
+	return nil, exitedEarly(ch)
+}
+
+// ErrLibraries is wrapped by a start error caused by the llama.cpp
+// libraries (missing, or refused by their checks): the one case where
+// installing them (scripts/setup-llama) is the fix.
+var ErrLibraries = errors.New("its llama.cpp libraries were refused")
+
+// exitedEarly explains a child that exited before its hello: when its
+// confinement failed, which step and what to do.
+func exitedEarly(ch *sandbox.Child) error {
+	var ee *sandbox.ExitError
+	if errors.As(ch.Wait(), &ee) && ee.ExitCode() == sandbox.ExitEnterFailed {
+		if step, errno, ok := sandbox.EnterFailure(ch.Stderr()); ok {
+			return fmt.Errorf("engine provider: the engine child could not confine itself: step %q failed with %s; "+
+				"the kernel, or a container's security policy, refuses it (the engine never runs unconfined: "+
+				"run the relay where user namespaces, Landlock and seccomp are allowed; 'relay doctor' shows what is missing)", step, errno)
+		}
+		return errors.New("engine provider: the engine child could not confine itself ('relay doctor' shows what is missing)")
+	}
+	return errors.New("engine provider: the engine exited before it was ready")
 }
 
 // conn returns the running child, starting a new one if the last died.
@@ -289,6 +324,19 @@ func (p *Provider) Stats(ctx context.Context) (ipc.Stats, error) {
 		return ipc.Stats{}, err
 	}
 	return ipc.DecodeStats(f.Payload)
+}
+
+// Confinement is the running child's confinement: what it reported at its
+// start (its Enter and self-test) and what the kernel shows now. ok is
+// false when no child runs.
+func (p *Provider) Confinement() (rep sandbox.Report, measured sandbox.Confinement, ok bool) {
+	p.mu.Lock()
+	c := p.cur
+	p.mu.Unlock()
+	if c == nil || !c.alive() {
+		return sandbox.Report{}, sandbox.Confinement{}, false
+	}
+	return c.report, sandbox.MeasureChild(c.child.Pid()), true
 }
 
 // Pid is the running child's process id, 0 when none runs.

@@ -26,6 +26,7 @@ import (
 // --lib-dir D"), and TestMain serves as the child then, with probe frames
 // enabled. So the tests need no prior `go build ./cmd/relay`.
 func TestMain(m *testing.M) {
+	sandbox.Enter() // as the engine child: confine first (no-op otherwise)
 	if len(os.Args) > 1 && os.Args[1] == "engine" {
 		if err := child.RunArgs(os.Args[2:], child.Options{AllowProbe: true}); err != nil {
 			os.Exit(1)
