@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -76,7 +77,10 @@ func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (
 		for _, m := range ok {
 			m.File.Close()
 		}
-		info.Problem = "the engine did not start: " + err.Error() + " (install the libraries with scripts/setup-llama)"
+		info.Problem = "the engine did not start: " + err.Error()
+		if errors.Is(err, pengine.ErrLibraries) {
+			info.Problem += " (install the libraries with scripts/setup-llama)"
+		}
 		return nil, info, states
 	}
 	for _, m := range ok {
