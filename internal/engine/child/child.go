@@ -152,6 +152,10 @@ func (s *server) handle(f ipc.Frame) (rerr, werr error) {
 		if err != nil {
 			return errors.New("engine child: malformed generate request"), nil
 		}
+		if err := checkGenerate(&g); err != nil {
+			g.Wipe()
+			return err, nil
+		}
 		s.start(f.ID, g)
 	case ipc.TCancel:
 		s.mu.Lock()
@@ -193,6 +197,30 @@ func (s *server) handle(f ipc.Frame) (rerr, werr error) {
 		return errors.New("engine child: unknown frame type"), nil
 	}
 	return nil, nil
+}
+
+// Bounds on what a generate request may ask of the engine.
+const (
+	maxThreads = 1024
+	maxContext = 1 << 20
+)
+
+// checkGenerate refuses numbers the engine must not be handed and a model
+// path that is not one of the descriptors the relay handed down.
+func checkGenerate(g *ipc.Generate) error {
+	fd, ok := strings.CutPrefix(g.ModelPath, "/proc/self/fd/")
+	if !ok || fd == "" || len(fd) > 6 || strings.Trim(fd, "0123456789") != "" {
+		return errors.New("engine child: the model path is not a handed-down descriptor")
+	}
+	switch {
+	case g.Threads < 0 || g.Threads > maxThreads:
+		return errors.New("engine child: threads out of range")
+	case g.ContextLength < 0 || g.ContextLength > maxContext:
+		return errors.New("engine child: context length out of range")
+	case g.MaxTokens < 0:
+		return errors.New("engine child: max_tokens out of range")
+	}
+	return nil
 }
 
 // probe dials addr over TCP and reports whether it connected. It dials

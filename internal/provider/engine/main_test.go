@@ -33,7 +33,11 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if live.p != nil {
+		live.p.Close()
+	}
+	os.Exit(code)
 }
 
 // libDir returns the installed libraries, or skips (fails under CI).
