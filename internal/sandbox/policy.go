@@ -82,7 +82,6 @@ type SelfTest struct {
 	TCP string `json:"tcp"`
 }
 
-
 // ParseReport decodes a Report sent by a child (JSON). It is bounded and
 // strict: anything else is an error.
 func ParseReport(s string) (Report, error) {
