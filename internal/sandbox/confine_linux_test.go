@@ -168,6 +168,26 @@ func TestConfinedChildMeasured(t *testing.T) {
 	}
 }
 
+// TestConfinedFromNonDumpableRelay: the relay hardens itself (non-dumpable,
+// so its forks' /proc files belong to root); an ordinary user's relay must
+// still start confined children in their own user namespace.
+func TestConfinedFromNonDumpableRelay(t *testing.T) {
+	cmd := execHelper("nondumpable-parent")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("parent: %v: %s", err, stderr.String())
+	}
+	rep, err := ParseReport(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if !rep.Entered || !rep.Filesystem || !rep.Seccomp || !rep.BoundingSet {
+		t.Fatalf("uid %d: report %+v", os.Geteuid(), rep)
+	}
+}
+
 // TestEnterFailureIsReported: a step Enter cannot take ends the child with
 // ExitEnterFailed and one line naming the step.
 func TestEnterFailureIsReported(t *testing.T) {
@@ -221,7 +241,7 @@ func TestConfinedAsUnprivilegedUser(t *testing.T) {
 	}
 	bin := dir + "/helper"
 	copyFile(t, testBin, bin, nil)
-	cmd := exec.Command(bin, "-test.run=^(TestConfinedChildRefuses|TestConfinedChildMeasured|TestFilesystemConfined|TestNoNetwork)$", "-test.v", "-test.count=1")
+	cmd := exec.Command(bin, "-test.run=^(TestConfinedChildRefuses|TestConfinedChildMeasured|TestConfinedFromNonDumpableRelay|TestConfinedEnvIsSpecEnv|TestFilesystemConfined|TestNoNetwork)$", "-test.v", "-test.count=1")
 	cmd.Env = []string{"TMPDIR=/tmp", "HOME=/", "GORACE=atexit_sleep_ms=0"}
 	cmd.Dir = dir
 	cmd.SysProcAttr = unprivileged()
@@ -230,8 +250,10 @@ func TestConfinedAsUnprivilegedUser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("as uid 65534: %v", err)
 	}
-	if !bytes.Contains(out, []byte("--- PASS: TestConfinedChildRefuses")) || !bytes.Contains(out, []byte("--- PASS: TestConfinedChildMeasured")) {
-		t.Fatal("the unprivileged run did not pass both tests")
+	for _, name := range []string{"TestConfinedChildRefuses", "TestConfinedChildMeasured", "TestConfinedFromNonDumpableRelay", "TestConfinedEnvIsSpecEnv"} {
+		if !bytes.Contains(out, []byte("--- PASS: "+name)) {
+			t.Errorf("%s did not pass as uid 65534", name)
+		}
 	}
 }
 

@@ -46,6 +46,35 @@ func Enter() {
 	if err != nil {
 		enterFail("policy", unix.EINVAL)
 	}
+	if p.SyncFD >= 3 {
+		var b [1]byte
+		n, err := unix.Read(p.SyncFD, b[:])
+		for err == unix.EINTR {
+			n, err = unix.Read(p.SyncFD, b[:])
+		}
+		if n != 1 {
+			if err == nil {
+				err = unix.EPIPE
+			}
+			enterFail("wait for id maps", err)
+		}
+		unix.Close(p.SyncFD)
+		p.SyncFD = -1
+	}
+	if !hasCap(unix.CAP_SETPCAP) && !p.Mapped && unix.Getuid() == 0 {
+		// The child executed before its id maps existed, so execve gave
+		// it no capabilities in its own user namespace. Now that uid 0 is
+		// mapped, one more execve as that uid gives it the namespace's
+		// full set, which is what it needs to empty the bounding set and
+		// lock the securebits below.
+		p.Mapped = true
+		enc, err := p.encode()
+		if err != nil {
+			enterFail("policy", unix.EINVAL)
+		}
+		err = unix.Exec("/proc/self/exe", os.Args, append(os.Environ(), policyEnv+"="+enc))
+		enterFail("execve as mapped root", err)
+	}
 	if step, err := confineSelf(p); err != nil {
 		enterFail(step, err)
 	}

@@ -256,6 +256,25 @@ func helper(mode string, args []string) int {
 			return fail(syscall.Exec(self, os.Args, os.Environ()))
 		}
 		return helper("netns-parent", args)
+	case "nondumpable-parent":
+		// A relay that made itself non-dumpable, as relay serve does,
+		// starts a confined child: its id maps must still be written.
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			return fail(err)
+		}
+		self, _ := os.Executable()
+		s := NewSupervisor()
+		spec := confinedSpec("confined")
+		spec.Path = self
+		spec.Stdout = os.Stdout
+		c, err := s.Start(context.Background(), spec)
+		if err != nil {
+			return fail(err)
+		}
+		if err := c.Wait(); err != nil {
+			return fail(fmt.Errorf("%w: %s", err, c.Stderr()))
+		}
+		return 0
 	case "netns-parent":
 		// The intermediate of the unprivileged test: runs as a non-root user.
 		self, _ := os.Executable()

@@ -26,6 +26,12 @@ type policy struct {
 	Files []int `json:"files,omitempty"`
 	// NoNetwork: no TCP at all (Landlock net rules, seccomp socket).
 	NoNetwork bool `json:"no_network,omitempty"`
+	// SyncFD is the descriptor Enter reads one byte from before anything
+	// else: the parent writes it once the child's id maps are in place.
+	SyncFD int `json:"sync_fd"`
+	// Mapped is set by Enter itself when it re-executes once as the
+	// mapped root of the child's user namespace (see Enter).
+	Mapped bool `json:"mapped,omitempty"`
 }
 
 func (p *policy) encode() (string, error) {

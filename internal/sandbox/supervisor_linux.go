@@ -205,10 +205,8 @@ var afterHash func()
 var errNoNamespace = errors.New("cannot create the network namespace NoNetwork asks for")
 
 // attrs builds the SysProcAttr: own process group, SIGKILL on the spawner
-// thread's death, and the namespaces asked for. A user namespace maps the
-// child's uid and gid 0 to the relay's own ids (nothing else) with
-// setgroups denied: the child is root only over its own namespaces, and
-// Enter drops even that.
+// thread's death, and the namespaces asked for. A new user namespace gets
+// its id maps from writeIDMaps once the child has executed.
 func attrs(netNS, userNS bool) *syscall.SysProcAttr {
 	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if netNS {
@@ -216,9 +214,6 @@ func attrs(netNS, userNS bool) *syscall.SysProcAttr {
 	}
 	if userNS {
 		sys.Cloneflags |= syscall.CLONE_NEWUSER
-		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
-		sys.GidMappingsEnableSetgroups = false
 	}
 	return sys
 }

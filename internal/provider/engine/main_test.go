@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/sandbox"
 	"github.com/inference-relay/relay/internal/weights"
+	"golang.org/x/sys/unix"
 )
 
 // The test binary is its own engine child: the provider runs
@@ -32,6 +34,12 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	}
+	// As the relay: non-dumpable, as relay serve makes itself (its forks'
+	// /proc files then belong to root, which the sandbox must cope with).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "PR_SET_DUMPABLE:", err)
+		os.Exit(2)
 	}
 	code := m.Run()
 	if live.p != nil {
