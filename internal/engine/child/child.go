@@ -45,6 +45,10 @@ type Options struct {
 	// sockets, namespaces...): tests use it to show what the child cannot
 	// reach from inside its exact confinement. It is off in `relay engine`.
 	AllowProbe bool
+	// CheckOnly makes the child report its confinement in its hello and
+	// then wait for the relay to close the socket, loading nothing: what
+	// relay doctor starts to see whether the engine can be confined here.
+	CheckOnly bool
 }
 
 // maxPooled caps the idle pooled contexts kept per model; more are freed.
@@ -71,6 +75,14 @@ func Run(sock *os.File, o Options) error {
 	conf := sandbox.Confined()
 	if err := sandbox.HardenChild(); err != nil {
 		s.fatal(ipc.CodeInternal, err)
+		return err
+	}
+	if o.CheckOnly {
+		hello := ipc.Hello{Pid: os.Getpid(), Confinement: sandbox.EncodeReport(conf)}
+		if err := s.send(ipc.THello, 0, hello.Encode()); err != nil {
+			return err
+		}
+		_, err := io.Copy(io.Discard, sock)
 		return err
 	}
 	if err := engine.Load(o.LibDir); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/inference-relay/relay/internal/gguf"
 	"github.com/inference-relay/relay/internal/logic"
 	"github.com/inference-relay/relay/internal/provider"
+	"github.com/inference-relay/relay/internal/sandbox"
 )
 
 // secret is what code in the engine child would try to read out of the
@@ -212,4 +213,24 @@ func asProviderError(err error) *provider.Error { return provider.AsError(err) }
 
 func unprivileged() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+}
+
+// TestCheckConfinement: relay doctor's check starts the same child,
+// confined the same way, loading nothing.
+func TestCheckConfinement(t *testing.T) {
+	sup := sandbox.NewSupervisor()
+	defer sup.Close(0)
+	rep, m, err := CheckConfinement(Config{LibDir: t.TempDir(), Supervisor: sup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check(rep, true); err != nil {
+		t.Fatal(err)
+	}
+	if rep.SelfTest == nil || rep.SelfTest.OpenRoot == "ok" || rep.SelfTest.TCP == "ok" {
+		t.Fatalf("self-test %+v", rep.SelfTest)
+	}
+	if len(sup.Children()) != 0 {
+		t.Fatal("the check left its child running")
+	}
 }

@@ -108,29 +108,10 @@ func New(c Config) (*Provider, error) {
 	if c.Threads < 0 || c.ContextLength < 0 {
 		return nil, errors.New("engine provider: threads and context length must not be negative")
 	}
-	if c.StartTimeout == 0 {
-		c.StartTimeout = time.Minute
-	}
-	if c.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("engine provider: %w", err)
-		}
-		c.Binary = exe
-	}
-	bin, err := filepath.EvalSymlinks(c.Binary)
-	if err == nil {
-		bin, err = filepath.Abs(bin)
-	}
+	c, sum, err := resolveBinary(c)
 	if err != nil {
-		return nil, fmt.Errorf("engine provider: binary: %w", err)
+		return nil, err
 	}
-	c.Binary = bin
-	sum, f, err := sandbox.HashFile(bin)
-	if err != nil {
-		return nil, fmt.Errorf("engine provider: binary: %w", err)
-	}
-	f.Close()
 	p := &Provider{cfg: c, sha: sum, models: map[string]modelFile{}}
 	for i, m := range c.Models {
 		if _, dup := p.models[m.Name]; dup || m.Name == "" {
@@ -157,8 +138,62 @@ func New(c Config) (*Provider, error) {
 	return p, nil
 }
 
+// resolveBinary fills in c's defaults and resolves and hashes its binary.
+func resolveBinary(c Config) (Config, string, error) {
+	if c.StartTimeout == 0 {
+		c.StartTimeout = time.Minute
+	}
+	if c.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return c, "", fmt.Errorf("engine provider: %w", err)
+		}
+		c.Binary = exe
+	}
+	bin, err := filepath.EvalSymlinks(c.Binary)
+	if err == nil {
+		bin, err = filepath.Abs(bin)
+	}
+	if err != nil {
+		return c, "", fmt.Errorf("engine provider: binary: %w", err)
+	}
+	c.Binary = bin
+	sum, f, err := sandbox.HashFile(bin)
+	if err != nil {
+		return c, "", fmt.Errorf("engine provider: binary: %w", err)
+	}
+	f.Close()
+	return c, sum, nil
+}
+
+// CheckConfinement starts the engine child exactly as the provider does
+// (same binary, Spec and checks) but with nothing to load, and returns its
+// confinement as it reported it and as the kernel shows it; then stops
+// it. An error names what failed: the namespace, the confinement step, or
+// a check against the kernel. c.Models is ignored. For relay doctor.
+func CheckConfinement(c Config) (sandbox.Report, sandbox.Confinement, error) {
+	if c.Supervisor == nil {
+		return sandbox.Report{}, sandbox.Confinement{}, errors.New("engine provider: a sandbox supervisor is required")
+	}
+	c.Models = nil
+	c, sum, err := resolveBinary(c)
+	if err != nil {
+		return sandbox.Report{}, sandbox.Confinement{}, err
+	}
+	p := &Provider{cfg: c, sha: sum, models: map[string]modelFile{}}
+	conn, err := p.startArgs("--check-confinement")
+	if err != nil {
+		return sandbox.Report{}, sandbox.Confinement{}, err
+	}
+	defer conn.kill()
+	return conn.report, sandbox.MeasureChild(conn.child.Pid()), nil
+}
+
 // start starts a child and waits for its hello. Called with p.mu held.
-func (p *Provider) start() (*conn, error) {
+func (p *Provider) start() (*conn, error) { return p.startArgs() }
+
+// startArgs is start with extra arguments for the child.
+func (p *Provider) startArgs(extraArgs ...string) (*conn, error) {
 	parent, childEnd, err := sandbox.SocketPair()
 	if err != nil {
 		return nil, err
@@ -174,7 +209,7 @@ func (p *Provider) start() (*conn, error) {
 	ch, err := p.cfg.Supervisor.Start(context.Background(), sandbox.Spec{
 		Path:       p.cfg.Binary,
 		SHA256:     p.sha,
-		Args:       []string{"engine", "--lib-dir", p.cfg.LibDir},
+		Args:       append([]string{"engine", "--lib-dir", p.cfg.LibDir}, extraArgs...),
 		ExtraFiles: extra,
 		NoNetwork:  true,
 		Filesystem: childFS(p.cfg.LibDir),
