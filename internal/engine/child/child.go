@@ -5,6 +5,10 @@
 //
 // What it promises:
 //
+//   - Its program's main has called sandbox.Enter before anything else, so
+//     it runs without capabilities, under Landlock and seccomp; it measures
+//     that confinement (sandbox.Confined) and sends it in its hello, for
+//     the relay to check against the kernel.
 //   - Before reading any request it hardens itself (sandbox.HardenChild:
 //     non-dumpable, no core, no_new_privs) and loads only the verified
 //     llama.cpp libraries (engine.Load). If either fails it says so in one
@@ -16,6 +20,10 @@
 //     ending the session clears and frees it. Requests without a session
 //     use pooled contexts, cleared before they go back to the pool, so no
 //     stateless request ever sees another's tokens.
+//   - A frame it cannot serve (a payload that does not decode, a number
+//     out of range, an unknown type) is answered with an error frame for
+//     that request id, and it keeps serving the others; only a broken
+//     frame stream (bad length, truncated frame) ends it.
 //   - A cancel frame stops its generation within one decode step; when the
 //     relay closes the socket every generation is cancelled and Run returns.
 package child

@@ -7,8 +7,18 @@
 //   - The child is the relay's own binary, pinned by its SHA-256 taken at
 //     New (a binary replaced on disk later is refused at the next start),
 //     started through internal/sandbox with NoNetwork, an empty environment
-//     and a private directory. It talks to the relay only over a socket
-//     pair handed down as descriptor 3: never a TCP port.
+//     and a private directory, confined (Spec.Filesystem: the child's
+//     sandbox.Enter drops capabilities and applies Landlock and seccomp
+//     before anything else runs). Before it serves, the child's own report
+//     of its confinement (in its hello) is checked against what the kernel
+//     shows (sandbox.MeasureChild): a child that is not confined as
+//     required is stopped and the start fails, naming what is missing; a
+//     confinement step the kernel refused is named too. It talks to the
+//     relay only over a socket pair handed down as descriptor 3: never a
+//     TCP port.
+//   - max_tokens the engine cannot take (above an int32, or above the
+//     configured context length) is refused as an invalid request before
+//     anything is sent.
 //   - The child opens only the model files the relay verified: each
 //     verified descriptor (weights.Model.File) is handed down and opened by
 //     the child as /proc/self/fd/N, so a file renamed over the path after
