@@ -23,8 +23,11 @@
 //   - Spec.NoNetwork runs the child in a new network namespace (only lo,
 //     and lo down) owned by a new user namespace, for root as for anyone:
 //     uid and gid 0 inside map to the relay's own ids, nothing else, with
-//     setgroups denied, and the maps are written by the relay's spawner
-//     thread, which is never confined. Only root falls back, where no user
+//     setgroups denied. The relay (no thread of which is ever confined)
+//     writes the maps once the child has executed: a non-dumpable relay's
+//     fresh forks have root-owned /proc files an ordinary user could not
+//     write to. A confined child waits in Enter until they are written;
+//     any other child may run unmapped for that moment. Only root falls back, where no user
 //     namespace can be made, to a network namespace alone. If neither
 //     works, Start fails; it never runs the child with the network.
 //   - Spec.Filesystem confines the child completely, and the child does it
