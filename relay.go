@@ -154,13 +154,7 @@ func New(cfg Config) (*Client, error) {
 				}
 			}},
 			server.ControlFunc{Key: "process_hardening", Fn: func() any { return hardeningState(hardened) }},
-			server.ControlFunc{Key: "engine", Fn: func() any {
-				var children []map[string]any
-				for _, ch := range sup.Children() {
-					children = append(children, map[string]any{"name": ch.Name, "pid": ch.Pid, "started": ch.Started, "no_network": ch.NoNetwork, "filesystem_confined": ch.Confined})
-				}
-				return map[string]any{"weights_verified_at_start": backends.Weights, "children": children, "measured_at": time.Now().UTC()}
-			}},
+			server.ControlFunc{Key: "engine", Fn: func() any { return server.EngineAudit(sup, backends) }},
 			server.ControlFunc{Key: "sinks", Fn: func() any {
 				return map[string]any{"audit_file": cfg.Audit.File, "metrics": "/metrics", "otel": exporter.Stats(), "measured_at": time.Now().UTC()}
 			}},

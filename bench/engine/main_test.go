@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/inference-relay/relay/internal/engine/child"
+	"github.com/inference-relay/relay/internal/sandbox"
 )
 
 // The test binary doubles as the embedded engine's child: the relay runs
@@ -13,6 +14,7 @@ import (
 // TestMain serves as that child, exactly as `relay engine` does. So the
 // relay path of the benchmarks runs the same child code as production.
 func TestMain(m *testing.M) {
+	sandbox.Enter() // as the engine child: confine first (no-op otherwise)
 	if len(os.Args) > 1 && os.Args[1] == "engine" {
 		fs := flag.NewFlagSet("engine", flag.ContinueOnError)
 		lib := fs.String("lib-dir", "", "")

@@ -13,6 +13,8 @@ import (
 	"github.com/inference-relay/relay/internal/detect"
 	"github.com/inference-relay/relay/internal/egress"
 	"github.com/inference-relay/relay/internal/engine"
+	pengine "github.com/inference-relay/relay/internal/provider/engine"
+	"github.com/inference-relay/relay/internal/sandbox"
 	"github.com/inference-relay/relay/internal/weights"
 )
 
@@ -109,8 +111,13 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(models) == 0 {
 		fmt.Fprintln(stdout, "  no model: add [[model]] name/path to the config, or try 'relay demo'")
-	} else if !libsOK {
-		problems++ // models to serve, and nothing to serve them with
+	} else {
+		if !libsOK {
+			problems++ // models to serve, and nothing to serve them with
+		}
+		if !doctorConfinement(stdout, libDir) {
+			problems++
+		}
 	}
 	usable := len(found) + len(cfg.Backends)
 	if cfg.Autodetect != nil && !*cfg.Autodetect {
@@ -144,4 +151,32 @@ func hasKind(c config.Config, kind string) bool {
 		}
 	}
 	return false
+}
+
+// doctorConfinement starts the engine child as relay serve would, confined
+// but loading nothing, and prints its confinement as measured: what the
+// kernel shows of it and its own self-test. It reports whether the engine
+// can run confined here.
+func doctorConfinement(stdout io.Writer, libDir string) bool {
+	sup := sandbox.NewSupervisor()
+	defer sup.Close(time.Second)
+	rep, m, err := pengine.CheckConfinement(pengine.Config{LibDir: libDir, Supervisor: sup, StartTimeout: 20 * time.Second})
+	if err != nil {
+		fmt.Fprintf(stdout, "  confinement: problem: %v\n", err)
+		return false
+	}
+	fmt.Fprintf(stdout, "  confinement (measured in a test child): own user and network namespaces (uid map %q), capabilities %s/%s (effective/bounding), no_new_privs %v, seccomp mode %d\n",
+		m.UIDMap, capWord(uint64(m.CapEff)), capWord(uint64(m.CapBnd)), m.NoNewPrivs, m.Seccomp)
+	fmt.Fprintf(stdout, "  confinement self-test: Landlock ABI %d, opening / %s, TCP %s\n", rep.LandlockABI, rep.SelfTest.OpenRoot, rep.SelfTest.TCP)
+	if len(rep.Missing) > 0 {
+		fmt.Fprintf(stdout, "  note: this kernel lacks %v; the engine runs with the other layers\n", rep.Missing)
+	}
+	return true
+}
+
+func capWord(c uint64) string {
+	if c == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%#x", c)
 }

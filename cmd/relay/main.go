@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/inference-relay/relay/internal/sandbox"
 )
 
 // version is set at release build time with -ldflags.
@@ -49,7 +51,13 @@ Usage:
 Run 'relay COMMAND -h' for a command's flags.
 `
 
-func main() { os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+func main() {
+	// First thing: when the relay started this process as its confined
+	// engine child, Enter confines it and re-executes it; otherwise it
+	// does nothing.
+	sandbox.Enter()
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
 
 // realMain runs a command and returns the process exit code: 0 on success,
 // 2 for usage errors, 1 for everything else.

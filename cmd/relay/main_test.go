@@ -10,10 +10,17 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/inference-relay/relay/internal/sandbox"
 	sopenai "github.com/inference-relay/relay/internal/standin/openai"
 )
 
 func TestMain(m *testing.M) {
+	sandbox.Enter() // as the engine child: confine first (no-op otherwise)
+	// The relay under test runs its own executable (this test binary) as
+	// the engine child: serve that as relay engine does.
+	if len(os.Args) > 1 && os.Args[1] == "engine" {
+		os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){
 		"relay": func() { os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})

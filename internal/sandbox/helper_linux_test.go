@@ -37,6 +37,7 @@ func helperEnvFor(mode string) []string {
 }
 
 func TestMain(m *testing.M) {
+	Enter() // a confined helper confines itself here, before anything else
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(helper(mode, os.Args[1:]))
 	}
@@ -81,6 +82,21 @@ func helper(mode string, args []string) int {
 		return printJSON(open)
 	case "args":
 		return printJSON(os.Args)
+	case "probe":
+		// Each argument is KIND=ARG; one line "KIND RESULT" per probe.
+		for _, a := range args {
+			kind, arg, _ := strings.Cut(a, "=")
+			fmt.Println(kind, Probe(kind, arg))
+		}
+		return 0
+	case "confined":
+		// What Enter applied, then hold until stdin closes, so the parent
+		// can measure this process.
+		if code := printJSON(Confined()); code != 0 {
+			return code
+		}
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		return 0
 	case "env":
 		return printJSON(os.Environ())
 	case "pwd":
@@ -240,6 +256,25 @@ func helper(mode string, args []string) int {
 			return fail(syscall.Exec(self, os.Args, os.Environ()))
 		}
 		return helper("netns-parent", args)
+	case "nondumpable-parent":
+		// A relay that made itself non-dumpable, as relay serve does,
+		// starts a confined child: its id maps must still be written.
+		if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+			return fail(err)
+		}
+		self, _ := os.Executable()
+		s := NewSupervisor()
+		spec := confinedSpec("confined")
+		spec.Path = self
+		spec.Stdout = os.Stdout
+		c, err := s.Start(context.Background(), spec)
+		if err != nil {
+			return fail(err)
+		}
+		if err := c.Wait(); err != nil {
+			return fail(fmt.Errorf("%w: %s", err, c.Stderr()))
+		}
+		return 0
 	case "netns-parent":
 		// The intermediate of the unprivileged test: runs as a non-root user.
 		self, _ := os.Executable()

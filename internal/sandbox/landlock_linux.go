@@ -2,17 +2,10 @@ package sandbox
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// errNoLandlock means the kernel cannot confine a child's filesystem
-// access (Landlock missing or disabled); Start then refuses a Spec that
-// asks for it.
-var errNoLandlock = errors.New("sandbox: this kernel cannot confine filesystem access (Landlock unavailable)")
 
 // Landlock access rights by ABI version.
 const (
@@ -28,13 +21,19 @@ const (
 	writeFS = allFS &^ unix.LANDLOCK_ACCESS_FS_EXECUTE
 )
 
-// handledFS is every filesystem right the running kernel knows, so that
-// the ruleset denies all of them but what a rule allows.
-func handledFS() (uint64, error) {
+// landlockABI is the kernel's Landlock ABI version, 0 when Landlock is
+// missing or disabled.
+func landlockABI() int {
 	abi, _, e := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
 	if e != 0 || int(abi) < 1 {
-		return 0, errNoLandlock
+		return 0
 	}
+	return int(abi)
+}
+
+// handledFS is every filesystem right ABI abi knows, so that the ruleset
+// denies all of them but what a rule allows.
+func handledFS(abi int) uint64 {
 	h := uint64(fsABI1)
 	if abi >= 2 {
 		h |= unix.LANDLOCK_ACCESS_FS_REFER
@@ -45,7 +44,7 @@ func handledFS() (uint64, error) {
 	if abi >= 5 {
 		h |= unix.LANDLOCK_ACCESS_FS_IOCTL_DEV
 	}
-	return h, nil
+	return h
 }
 
 // fsRule is one path (or open descriptor) and what may be done beneath it.
@@ -55,20 +54,24 @@ type fsRule struct {
 	access uint64
 }
 
-// confineThread restricts the calling OS thread — and so every process it
-// forks afterwards — to rules: Landlock domains are per thread and
-// inherited across fork and execve. The caller's goroutine must be locked
-// to its thread and never run anything else afterwards. Paths that do not
-// exist are skipped.
-func confineThread(rules []fsRule) error {
-	handled, err := handledFS()
-	if err != nil {
-		return err
-	}
+// restrictSelf confines the calling thread — and what it executes — to
+// rules: Landlock domains are per thread and inherited across fork and
+// execve. With noNetwork (and ABI 4+) the ruleset handles TCP bind and
+// connect and allows neither; with ABI 6+ it also scopes signals and
+// abstract unix sockets to the domain. Paths that do not exist are
+// skipped. The thread must already have no_new_privs.
+func restrictSelf(abi int, rules []fsRule, noNetwork bool) (string, error) {
+	handled := handledFS(abi)
 	attr := unix.LandlockRulesetAttr{Handled_access_fs: handled}
+	if noNetwork && abi >= 4 {
+		attr.Handled_access_net = unix.LANDLOCK_ACCESS_NET_BIND_TCP | unix.LANDLOCK_ACCESS_NET_CONNECT_TCP
+	}
+	if abi >= 6 {
+		attr.Scoped = unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | unix.LANDLOCK_SCOPE_SIGNAL
+	}
 	rfd, _, e := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
 	if e != 0 {
-		return fmt.Errorf("%w: %v", errNoLandlock, e)
+		return "landlock: create_ruleset", e
 	}
 	defer unix.Close(int(rfd))
 	for _, r := range rules {
@@ -79,7 +82,7 @@ func confineThread(rules []fsRule) error {
 				continue
 			}
 			if err != nil {
-				return fmt.Errorf("sandbox: landlock rule: %w", err)
+				return "landlock: open rule path", err
 			}
 			defer unix.Close(pfd)
 			fd = pfd
@@ -87,47 +90,18 @@ func confineThread(rules []fsRule) error {
 		access := r.access & handled
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
-			return fmt.Errorf("sandbox: landlock rule: %w", err)
+			return "landlock: stat rule path", err
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
 			access &= fsFile // a file takes file rights only
 		}
 		pb := unix.LandlockPathBeneathAttr{Allowed_access: access, Parent_fd: int32(fd)}
 		if _, _, e := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, rfd, unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&pb)), 0, 0, 0); e != 0 {
-			return fmt.Errorf("sandbox: landlock rule: %v", e)
+			return "landlock: add_rule", e
 		}
-	}
-	// Landlock needs no_new_privs (or CAP_SYS_ADMIN); it is per thread too.
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("sandbox: no_new_privs: %w", err)
 	}
 	if _, _, e := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, rfd, 0, 0); e != 0 {
-		return fmt.Errorf("%w: %v", errNoLandlock, e)
+		return "landlock: restrict_self", e
 	}
-	return nil
-}
-
-// fsRules turns a Spec's FSRules into Landlock rules, adding the program
-// (read and execute), the working directory (everything) and every
-// inherited descriptor that is a regular file (read).
-func (l *launch) fsRules(dir string, files []*os.File) []fsRule {
-	fs := l.spec.Filesystem
-	var rules []fsRule
-	add := func(paths []string, access uint64) {
-		for _, p := range paths {
-			rules = append(rules, fsRule{path: p, access: access})
-		}
-	}
-	add(fs.Read, fsRead)
-	add(fs.Exec, fsExec)
-	add(fs.Write, writeFS)
-	add([]string{l.spec.Path}, fsExec)
-	add([]string{dir}, writeFS)
-	for _, f := range files {
-		var st unix.Stat_t
-		if f != nil && unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
-			rules = append(rules, fsRule{fd: int(f.Fd()), access: unix.LANDLOCK_ACCESS_FS_READ_FILE})
-		}
-	}
-	return rules
+	return "", nil
 }

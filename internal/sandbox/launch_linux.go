@@ -26,6 +26,7 @@ type launch struct {
 	stdoutR *os.File // parent's read end of the stdout pipe, if one was needed
 	stderrR *os.File // parent's read end of the stderr pipe (always)
 	tmpDir  string   // private working directory created for this child
+	syncW   *os.File // parent's end of the pipe Enter waits on, if any
 }
 
 func (l *launch) run(ctx context.Context, s *Supervisor) (*Child, error) {
@@ -59,6 +60,18 @@ func (l *launch) run(ctx context.Context, s *Supervisor) (*Child, error) {
 	l.stderrR = r
 	l.childSide = append(l.childSide, stderr)
 	files := append([]*os.File{stdin, stdout, stderr}, l.spec.ExtraFiles...)
+	syncFD := -1
+	if l.spec.Filesystem != nil {
+		// Enter waits on this pipe until the id maps are written.
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		l.childSide = append(l.childSide, r)
+		l.syncW = w
+		syncFD = len(files)
+		files = append(files, r)
+	}
 
 	dir := l.spec.Dir
 	if dir == "" {
@@ -80,34 +93,71 @@ func (l *launch) run(ctx context.Context, s *Supervisor) (*Child, error) {
 	if env == nil {
 		env = []string{} // nil would mean "inherit the relay's environment"
 	}
-	argv := append([]string{l.spec.Path}, l.spec.Args...)
-	userNS := os.Geteuid() != 0
-	attr := &os.ProcAttr{Dir: dir, Env: env, Files: files, Sys: attrs(l.spec.NoNetwork, userNS)}
-	done := make(chan struct{})
-	spawn := func() (*os.Process, error) {
-		if l.spec.Filesystem != nil {
-			return s.spawnConfined(ctx, path, argv, attr, l.fsRules(dir, files), done)
+	if fs := l.spec.Filesystem; fs != nil {
+		pol := policy{Read: fs.Read, Exec: fs.Exec, Write: fs.Write, NoNetwork: l.spec.NoNetwork, SyncFD: syncFD}
+		for i, f := range files {
+			if i == syncFD {
+				continue
+			}
+			var st unix.Stat_t
+			if f != nil && unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+				pol.Files = append(pol.Files, i)
+			}
 		}
-		return s.spawn(ctx, path, argv, attr)
+		enc, err := pol.encode()
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, policyEnv+"="+enc)
 	}
-	proc, err := spawn()
-	if err != nil && l.spec.NoNetwork && !userNS && errors.Is(err, syscall.EPERM) {
-		// Root without CAP_SYS_ADMIN (a container): a user namespace may
-		// still be allowed to own a network namespace.
-		attr.Sys = attrs(true, true)
-		proc, err = spawn()
+	argv := append([]string{l.spec.Path}, l.spec.Args...)
+	// Every child is forked from the Supervisor's spawner thread, which is
+	// never confined: the confinement is the child's own doing (Enter), so
+	// no thread of the relay is ever inside a child's Landlock domain, and
+	// the user namespace's id maps are written by an unconfined thread.
+	netNS := l.spec.NoNetwork
+	userNS := netNS || l.spec.Filesystem != nil
+	attr := &os.ProcAttr{Dir: dir, Env: env, Files: files, Sys: attrs(netNS, userNS)}
+	proc, err := s.spawn(ctx, path, argv, attr)
+	if err != nil && userNS && (!netNS || os.Geteuid() == 0) && nsRefused(err) {
+		// No user namespace here (a kernel or container that forbids
+		// them). Root can still make the network namespace directly; a
+		// child that asked only for Filesystem runs without namespaces and
+		// Enter confines it all the same.
+		userNS = false
+		attr.Sys = attrs(netNS, false)
+		proc, err = s.spawn(ctx, path, argv, attr)
 	}
 	if err != nil {
-		if l.spec.NoNetwork && (errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
+		if netNS && nsRefused(err) {
 			return nil, fmt.Errorf("%w: %w", errNoNamespace, err)
 		}
 		return nil, err
 	}
+	if userNS {
+		if err := writeIDMaps(proc.Pid); err != nil {
+			_ = proc.Kill()
+			_, _ = proc.Wait()
+			return nil, err
+		}
+	}
+	if l.syncW != nil {
+		// The child is mapped (or has no user namespace): Enter may go on.
+		_, err := l.syncW.Write([]byte{1})
+		l.syncW.Close()
+		l.syncW = nil
+		if err != nil {
+			_ = proc.Kill()
+			_, _ = proc.Wait()
+			return nil, fmt.Errorf("releasing the child: %w", err)
+		}
+	}
+	done := make(chan struct{})
 
 	c := &Child{
 		sup:    s,
 		proc:   proc,
-		info:   Info{Name: l.spec.Name, Pid: proc.Pid, Started: time.Now(), NoNetwork: l.spec.NoNetwork, Confined: l.spec.Filesystem != nil},
+		info:   Info{Name: l.spec.Name, Pid: proc.Pid, Started: time.Now(), NoNetwork: netNS, UserNS: userNS, Confined: l.spec.Filesystem != nil},
 		stderr: newRing(l.spec.stderrCap()),
 		done:   done,
 		dir:    l.tmpDir,
@@ -127,6 +177,48 @@ func (l *launch) run(ctx context.Context, s *Supervisor) (*Child, error) {
 	go c.watch()
 	l.stdinW, l.stdoutR, l.stderrR, l.tmpDir = nil, nil, nil, "" // the Child owns them now
 	return c, nil
+}
+
+// writeIDMaps maps uid and gid 0 in the child's new user namespace to the
+// relay's own ids (nothing else) and denies setgroups. It runs after the
+// child's execve, not between fork and exec as SysProcAttr.UidMappings
+// would: a relay that made itself non-dumpable (as relay serve does) forks
+// non-dumpable children whose /proc files belong to root, so an ordinary
+// user could not write their maps then; after execve the child is an
+// ordinary process of the relay's user, which may. A child that must not
+// run unmapped (a confined one) waits in Enter until the maps are written.
+func writeIDMaps(pid int) error {
+	dir := "/proc/" + strconv.Itoa(pid) + "/"
+	for _, m := range []struct{ file, data string }{
+		{"setgroups", "deny"},
+		{"gid_map", "0 " + strconv.Itoa(os.Getgid()) + " 1\n"},
+		{"uid_map", "0 " + strconv.Itoa(os.Getuid()) + " 1\n"},
+	} {
+		f, err := os.OpenFile(dir+m.file, os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.Write([]byte(m.data))
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("user namespace: writing %s: %w", m.file, errnoOf(err))
+		}
+	}
+	return nil
+}
+
+func errnoOf(err error) error {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return err
+}
+
+// nsRefused reports an error clone gives when a namespace cannot be made.
+func nsRefused(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EACCES)
 }
 
 // stdinFile returns what becomes the child's descriptor 0.
@@ -220,7 +312,7 @@ func (l *launch) closeChildSide() {
 
 // abort releases what the parent kept when Start fails.
 func (l *launch) abort() {
-	for _, f := range []*os.File{l.stdinW, l.stdoutR, l.stderrR} {
+	for _, f := range []*os.File{l.stdinW, l.stdoutR, l.stderrR, l.syncW} {
 		if f != nil {
 			f.Close()
 		}

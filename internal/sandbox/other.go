@@ -46,3 +46,17 @@ func HardenChild() error { return errUnsupported }
 
 // SocketPair fails here.
 func SocketPair() (parent, child *os.File, err error) { return nil, nil, errUnsupported }
+
+// Enter does nothing here: nothing is started confined.
+func Enter() {}
+
+// Confined reports nothing applied here.
+func Confined() Report { return Report{} }
+
+// MeasureChild has nothing to measure here.
+func MeasureChild(pid int) Confinement {
+	return Confinement{Pid: pid, Errors: []string{"unsupported on this system"}, MeasuredAt: time.Now().UTC()}
+}
+
+// Probe has nothing to try here.
+func Probe(kind, arg string) string { return "ENOSYS" }

@@ -46,11 +46,13 @@ type Spec struct {
 	// (default 64 KiB, at most 16 MiB). Stderr is never written anywhere
 	// else.
 	StderrCap int
-	// Filesystem, when set, confines what the child may open (Landlock): it
-	// may read beneath Read, read and execute beneath Exec, and do anything
-	// beneath Write and its working directory; the program itself and
-	// regular files passed in ExtraFiles stay readable. Everything else is
-	// refused. Start fails if the kernel cannot enforce it.
+	// Filesystem, when set, confines the child: the program must call
+	// Enter first thing (see the package doc). It may then read beneath
+	// Read, read and execute beneath Exec, and do anything beneath Write
+	// and its working directory; the program itself and regular files
+	// passed in ExtraFiles stay readable. Everything else is refused, as
+	// are capabilities and the syscalls the seccomp filter denies. The
+	// child runs in a user namespace of its own where one can be made.
 	Filesystem *FSRules
 	// Name labels the child in Children: a short constant such as "engine"
 	// (lowercase letters, digits, '-', '_', '.'; at most 32 bytes), never
@@ -70,12 +72,14 @@ type Info struct {
 	Name    string
 	Pid     int
 	Started time.Time
-	// Confined reports that the child's filesystem access was confined
-	// (Spec.Filesystem enforced).
+	// Confined reports that the child was started to confine itself
+	// (Spec.Filesystem set); MeasureChild shows what holds.
 	Confined bool
 	// NoNetwork reports that the child really was started in its own
 	// network namespace (it is false when Spec.NoNetwork was false).
 	NoNetwork bool
+	// UserNS reports that the child was started in its own user namespace.
+	UserNS bool
 }
 
 const (
@@ -131,6 +135,9 @@ func (s *Spec) validate() error {
 		k, _, ok := strings.Cut(kv, "=")
 		if !ok || k == "" || strings.IndexByte(kv, 0) >= 0 {
 			return fmt.Errorf("sandbox: Env[%d] is not KEY=VALUE", i)
+		}
+		if k == policyEnv {
+			return fmt.Errorf("sandbox: Env[%d] uses a key reserved for the sandbox", i)
 		}
 		if seen[k] {
 			return fmt.Errorf("sandbox: Env[%d] repeats a key", i)

@@ -86,42 +86,6 @@ func (s *Supervisor) spawn(ctx context.Context, path string, argv []string, attr
 	return res.proc, res.err
 }
 
-// spawnConfined starts a child whose filesystem access is confined. It
-// forks from a goroutine of its own, locked to a thread of its own, that
-// confines itself with Landlock first (a domain binds one thread and what
-// it forks, so the shared spawner cannot be used). That thread is the
-// child's parent thread for Pdeathsig, so it stays until done is closed
-// (the child has exited) or the Supervisor closes; then the goroutine
-// returns still locked, and the runtime ends the thread with it.
-func (s *Supervisor) spawnConfined(ctx context.Context, path string, argv []string, attr *os.ProcAttr, rules []fsRule, done <-chan struct{}) (*os.Process, error) {
-	if s.isClosed() {
-		return nil, ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	reply := make(chan spawnResult, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked, on purpose
-		if err := confineThread(rules); err != nil {
-			reply <- spawnResult{nil, err}
-			return
-		}
-		markInheritedCloexec()
-		p, err := os.StartProcess(path, argv, attr)
-		reply <- spawnResult{p, err}
-		if err != nil {
-			return
-		}
-		select {
-		case <-done:
-		case <-s.quit:
-		}
-	}()
-	res := <-reply
-	return res.proc, res.err
-}
-
 // register adds c to the registry unless the Supervisor is closed.
 func (s *Supervisor) register(c *Child) bool {
 	s.mu.Lock()
@@ -241,20 +205,15 @@ var afterHash func()
 var errNoNamespace = errors.New("cannot create the network namespace NoNetwork asks for")
 
 // attrs builds the SysProcAttr: own process group, SIGKILL on the spawner
-// thread's death, and the namespaces NoNetwork asks for.
-func attrs(noNetwork, userNS bool) *syscall.SysProcAttr {
+// thread's death, and the namespaces asked for. A new user namespace gets
+// its id maps from writeIDMaps once the child has executed.
+func attrs(netNS, userNS bool) *syscall.SysProcAttr {
 	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if !noNetwork {
-		return sys
+	if netNS {
+		sys.Cloneflags |= syscall.CLONE_NEWNET
 	}
-	sys.Cloneflags = syscall.CLONE_NEWNET
 	if userNS {
-		// Unprivileged: a user namespace owns the new network namespace.
-		// Map only our own ids, so inside the child is still who it was.
 		sys.Cloneflags |= syscall.CLONE_NEWUSER
-		sys.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getuid(), HostID: os.Getuid(), Size: 1}}
-		sys.GidMappings = []syscall.SysProcIDMap{{ContainerID: os.Getgid(), HostID: os.Getgid(), Size: 1}}
-		sys.GidMappingsEnableSetgroups = false
 	}
 	return sys
 }

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/measure"
 	pengine "github.com/inference-relay/relay/internal/provider/engine"
 	"github.com/inference-relay/relay/internal/route"
 	"github.com/inference-relay/relay/internal/sandbox"
@@ -76,7 +79,10 @@ func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (
 		for _, m := range ok {
 			m.File.Close()
 		}
-		info.Problem = "the engine did not start: " + err.Error() + " (install the libraries with scripts/setup-llama)"
+		info.Problem = "the engine did not start: " + err.Error()
+		if errors.Is(err, pengine.ErrLibraries) {
+			info.Problem += " (install the libraries with scripts/setup-llama)"
+		}
 		return nil, info, states
 	}
 	for _, m := range ok {
@@ -91,4 +97,72 @@ func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (
 // engineRoute is the routing entry of a started engine.
 func engineRoute(info *BackendInfo) route.Backend {
 	return route.Backend{Name: EngineBackend, Models: info.Models}
+}
+
+// EngineChild is one running child in the engine section of GET /audit.
+// NoNetwork and FilesystemConfined are measured, not declared: the first
+// compares the child's network namespace with the relay's now, the second
+// is the child's own self-test (Landlock shows nothing in /proc).
+type EngineChild struct {
+	Name               string    `json:"name"`
+	Pid                int       `json:"pid"`
+	Started            time.Time `json:"started"`
+	NoNetwork          bool      `json:"no_network"`
+	FilesystemConfined bool      `json:"filesystem_confined"`
+	// Confined: the kernel's view (Measured) matches what the child
+	// reported it applied (Reported), and both show the confinement the
+	// engine requires; Problem says what does not when it is false.
+	Confined bool                `json:"confined"`
+	Problem  string              `json:"problem,omitempty"`
+	Measured sandbox.Confinement `json:"measured"`
+	Reported *sandbox.Report     `json:"reported,omitempty"`
+}
+
+// EngineAudit is the engine section of GET /audit, measured when called:
+// each child's confinement read back from the kernel, the engine child's
+// own report of its Landlock self-test, the relay's own protections that
+// keep a child from reaching into it, and the start-time weight checks.
+func EngineAudit(sup *sandbox.Supervisor, b *Backends) map[string]any {
+	var rep *sandbox.Report
+	enginePid := 0
+	if b != nil {
+		if p, ok := b.Providers[EngineBackend].(*pengine.Provider); ok {
+			if r, m, ok := p.Confinement(); ok {
+				rep, enginePid = &r, m.Pid
+			}
+		}
+	}
+	children := []EngineChild{}
+	if sup != nil {
+		for _, ch := range sup.Children() {
+			m := sandbox.MeasureChild(ch.Pid)
+			ec := EngineChild{Name: ch.Name, Pid: ch.Pid, Started: ch.Started, NoNetwork: m.OwnNetNS && len(m.Errors) == 0, Measured: m}
+			if ch.Pid == enginePid && rep != nil {
+				ec.Reported = rep
+				ec.FilesystemConfined = rep.Filesystem
+				if err := m.Check(*rep, true); err != nil {
+					ec.Problem = err.Error()
+				} else {
+					ec.Confined = true
+				}
+			} else {
+				ec.Problem = "no confinement report from this child"
+			}
+			children = append(children, ec)
+		}
+	}
+	prot := measure.Protections()
+	var weights []ModelState
+	if b != nil {
+		weights = b.Weights
+	}
+	return map[string]any{
+		"weights_verified_at_start": weights,
+		"children":                  children,
+		// A child confined as above cannot ptrace the relay or read its
+		// memory; a non-dumpable relay is the layer that also holds where
+		// a kernel lacks Landlock or seccomp.
+		"relay_process": map[string]any{"dumpable": prot.Dumpable, "tracer_pid": prot.TracerPID},
+		"measured_at":   time.Now().UTC(),
+	}
 }

@@ -19,13 +19,14 @@ const FD = 3
 var ErrUsage = errors.New("engine: internal command: the relay starts it with --lib-dir and its socket as descriptor 3; it is not meant to be run by hand")
 
 // RunArgs is `relay engine`: it reads the flags the relay passes
-// (--lib-dir DIR), checks that descriptor FD is a socket, and runs the
+// (--lib-dir DIR, and --check-confinement for relay doctor), checks that descriptor FD is a socket, and runs the
 // child on it. Test binaries that stand in for the relay binary as the
 // engine child call it from TestMain. o.LibDir is taken from the flags.
 func RunArgs(args []string, o Options) error {
 	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	libDir := fs.String("lib-dir", "", "directory of the verified llama.cpp libraries")
+	check := fs.Bool("check-confinement", false, "report the confinement and load nothing (relay doctor)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w (%v)", ErrUsage, err)
 	}
@@ -37,6 +38,7 @@ func RunArgs(args []string, o Options) error {
 		return ErrUsage
 	}
 	o.LibDir = *libDir
+	o.CheckOnly = o.CheckOnly || *check
 	// Temporary files (the loader's symlinks) go to the private working
 	// directory the relay gave this child, the one place it may write.
 	if wd, err := os.Getwd(); err == nil {

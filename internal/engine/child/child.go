@@ -5,6 +5,10 @@
 //
 // What it promises:
 //
+//   - Its program's main has called sandbox.Enter before anything else, so
+//     it runs without capabilities, under Landlock and seccomp; it measures
+//     that confinement (sandbox.Confined) and sends it in its hello, for
+//     the relay to check against the kernel.
 //   - Before reading any request it hardens itself (sandbox.HardenChild:
 //     non-dumpable, no core, no_new_privs) and loads only the verified
 //     llama.cpp libraries (engine.Load). If either fails it says so in one
@@ -16,6 +20,10 @@
 //     ending the session clears and frees it. Requests without a session
 //     use pooled contexts, cleared before they go back to the pool, so no
 //     stateless request ever sees another's tokens.
+//   - A frame it cannot serve (a payload that does not decode, a number
+//     out of range, an unknown type) is answered with an error frame for
+//     that request id, and it keeps serving the others; only a broken
+//     frame stream (bad length, truncated frame) ends it.
 //   - A cancel frame stops its generation within one decode step; when the
 //     relay closes the socket every generation is cancelled and Run returns.
 package child
@@ -40,10 +48,15 @@ type Options struct {
 	// LibDir is the directory of llama.cpp libraries (engine.LibDir).
 	LibDir string
 	// AllowProbe enables the ipc.TProbe frame, which asks the child to
-	// dial an address, or with a "file:" prefix to read a file: tests use
-	// it to show the child has no network and no filesystem beyond what it
-	// was given. It is off in `relay engine`.
+	// dial an address, with a "file:" prefix to read a file, or with a
+	// "probe:KIND=ARG" prefix to run sandbox.Probe (ptrace, signals,
+	// sockets, namespaces...): tests use it to show what the child cannot
+	// reach from inside its exact confinement. It is off in `relay engine`.
 	AllowProbe bool
+	// CheckOnly makes the child report its confinement in its hello and
+	// then wait for the relay to close the socket, loading nothing: what
+	// relay doctor starts to see whether the engine can be confined here.
+	CheckOnly bool
 }
 
 // maxPooled caps the idle pooled contexts kept per model; more are freed.
@@ -52,7 +65,7 @@ const maxPooled = 2
 // defaultContext is the context length used when neither the request nor
 // the model's training context says smaller: real models train on 128k
 // tokens, and a context that size would take gigabytes of KV cache.
-const defaultContext = 4096
+const defaultContext = ipc.DefaultContext
 
 // Run serves the relay on sock until the relay closes it. It returns nil
 // then, or the error that stopped it (which it has also sent as a frame).
@@ -65,15 +78,27 @@ func Run(sock *os.File, o Options) error {
 		pool:     map[string][]*engine.Session{},
 		reqs:     map[uint32]context.CancelFunc{},
 	}
+	// What sandbox.Enter left, measured before HardenChild sets
+	// no_new_privs itself; the relay checks it against the kernel.
+	conf := sandbox.Confined()
 	if err := sandbox.HardenChild(); err != nil {
 		s.fatal(ipc.CodeInternal, err)
+		return err
+	}
+	if o.CheckOnly {
+		hello := ipc.Hello{Pid: os.Getpid(), Confinement: sandbox.EncodeReport(conf)}
+		if err := s.send(ipc.THello, 0, hello.Encode()); err != nil {
+			return err
+		}
+		_, err := io.Copy(io.Discard, sock)
 		return err
 	}
 	if err := engine.Load(o.LibDir); err != nil {
 		s.fatal(ipc.CodeLibs, err)
 		return err
 	}
-	if err := s.send(ipc.THello, 0, ipc.Hello{Pid: os.Getpid()}.Encode()); err != nil {
+	hello := ipc.Hello{Pid: os.Getpid(), Confinement: sandbox.EncodeReport(conf)}
+	if err := s.send(ipc.THello, 0, hello.Encode()); err != nil {
 		return err
 	}
 	err := s.serve(sock)
@@ -111,26 +136,45 @@ func (s *server) fatal(code ipc.Code, err error) {
 	_ = s.send(ipc.TError, 0, (&ipc.Error{Code: code, Msg: err.Error()}).Encode())
 }
 
+// serve reads frames until the stream ends or its framing breaks. A frame
+// that is well framed but cannot be served (a payload that does not
+// decode, a number out of range, an unknown type) is answered with an
+// error frame for its request id, and serving goes on: one bad request
+// never takes down the others in flight.
 func (s *server) serve(r io.Reader) error {
 	for {
 		f, err := ipc.ReadFrame(r)
 		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				s.fatal(ipc.CodeInvalid, err)
+			}
 			return err
 		}
-		if err := s.handle(f); err != nil {
-			s.fatal(ipc.CodeInvalid, err)
-			return err
+		rerr, werr := s.handle(f)
+		f.Wipe()
+		if werr != nil {
+			return werr // the socket is gone
+		}
+		if rerr != nil {
+			if werr := s.send(ipc.TError, f.ID, (&ipc.Error{Code: ipc.CodeInvalid, Msg: rerr.Error()}).Encode()); werr != nil {
+				return werr
+			}
 		}
 	}
 }
 
-func (s *server) handle(f ipc.Frame) error {
+// handle serves one frame. rerr is the request's own failure, answered
+// with an error frame; werr is a failure to write to the relay.
+func (s *server) handle(f ipc.Frame) (rerr, werr error) {
 	switch f.Type {
 	case ipc.TGenerate:
 		g, err := ipc.DecodeGenerate(f.Payload)
-		f.Wipe()
 		if err != nil {
-			return err
+			return errors.New("engine child: malformed generate request"), nil
+		}
+		if err := checkGenerate(&g); err != nil {
+			g.Wipe()
+			return err, nil
 		}
 		s.start(f.ID, g)
 	case ipc.TCancel:
@@ -143,26 +187,58 @@ func (s *server) handle(f ipc.Frame) error {
 	case ipc.TEndSession:
 		name, err := ipc.DecodeString(f.Payload)
 		if err != nil {
-			return err
+			return errors.New("engine child: malformed end-session request"), nil
 		}
 		s.endSession(name)
-		return s.send(ipc.TAck, f.ID, nil)
+		return nil, s.send(ipc.TAck, f.ID, nil)
 	case ipc.TStats:
-		return s.send(ipc.TStatsR, f.ID, s.stats().Encode())
+		return nil, s.send(ipc.TStatsR, f.ID, s.stats().Encode())
 	case ipc.TProbe:
 		if !s.o.AllowProbe {
-			return errors.New("engine child: probe frames are disabled")
+			return errors.New("engine child: probe frames are disabled"), nil
 		}
 		addr, err := ipc.DecodeString(f.Payload)
 		if err != nil {
-			return err
+			return errors.New("engine child: malformed probe"), nil
 		}
 		if path, ok := strings.CutPrefix(addr, "file:"); ok {
-			return s.send(ipc.TProbeR, f.ID, probeFile(path).Encode())
+			return nil, s.send(ipc.TProbeR, f.ID, probeFile(path).Encode())
 		}
-		return s.send(ipc.TProbeR, f.ID, probe(addr).Encode())
+		if p, ok := strings.CutPrefix(addr, "probe:"); ok {
+			kind, arg, _ := strings.Cut(p, "=")
+			res := &ipc.Error{Code: ipc.CodeOK}
+			if r := sandbox.Probe(kind, arg); r != "ok" {
+				res = &ipc.Error{Code: ipc.CodeInternal, Msg: r}
+			}
+			return nil, s.send(ipc.TProbeR, f.ID, res.Encode())
+		}
+		return nil, s.send(ipc.TProbeR, f.ID, probe(addr).Encode())
 	default:
-		return errors.Join(ipc.ErrProtocol, errors.New("unknown frame type"))
+		return errors.New("engine child: unknown frame type"), nil
+	}
+	return nil, nil
+}
+
+// Bounds on what a generate request may ask of the engine.
+const (
+	maxThreads = 1024
+	maxContext = 1 << 20
+)
+
+// checkGenerate refuses numbers the engine must not be handed and a model
+// path that is not one of the descriptors the relay handed down.
+func checkGenerate(g *ipc.Generate) error {
+	fd, ok := strings.CutPrefix(g.ModelPath, "/proc/self/fd/")
+	if !ok || fd == "" || len(fd) > 6 || strings.Trim(fd, "0123456789") != "" {
+		return errors.New("engine child: the model path is not a handed-down descriptor")
+	}
+	switch {
+	case g.Threads < 0 || g.Threads > maxThreads:
+		return errors.New("engine child: threads out of range")
+	case g.ContextLength < 0 || g.ContextLength > maxContext:
+		return errors.New("engine child: context length out of range")
+	case g.MaxTokens < 0:
+		return errors.New("engine child: max_tokens out of range")
 	}
 	return nil
 }

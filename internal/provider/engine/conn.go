@@ -24,6 +24,9 @@ type conn struct {
 	child *sandbox.Child
 	sock  *os.File
 	pid   int // as the child reported it
+	// report is what the child's Enter applied, checked against the
+	// kernel at start.
+	report sandbox.Report
 
 	wmu sync.Mutex
 

@@ -7,8 +7,18 @@
 //   - The child is the relay's own binary, pinned by its SHA-256 taken at
 //     New (a binary replaced on disk later is refused at the next start),
 //     started through internal/sandbox with NoNetwork, an empty environment
-//     and a private directory. It talks to the relay only over a socket
-//     pair handed down as descriptor 3: never a TCP port.
+//     and a private directory, confined (Spec.Filesystem: the child's
+//     sandbox.Enter drops capabilities and applies Landlock and seccomp
+//     before anything else runs). Before it serves, the child's own report
+//     of its confinement (in its hello) is checked against what the kernel
+//     shows (sandbox.MeasureChild): a child that is not confined as
+//     required is stopped and the start fails, naming what is missing; a
+//     confinement step the kernel refused is named too. It talks to the
+//     relay only over a socket pair handed down as descriptor 3: never a
+//     TCP port.
+//   - max_tokens the engine cannot take (above an int32, or above the
+//     configured context length) is refused as an invalid request before
+//     anything is sent.
 //   - The child opens only the model files the relay verified: each
 //     verified descriptor (weights.Model.File) is handed down and opened by
 //     the child as /proc/self/fd/N, so a file renamed over the path after
@@ -108,29 +118,10 @@ func New(c Config) (*Provider, error) {
 	if c.Threads < 0 || c.ContextLength < 0 {
 		return nil, errors.New("engine provider: threads and context length must not be negative")
 	}
-	if c.StartTimeout == 0 {
-		c.StartTimeout = time.Minute
-	}
-	if c.Binary == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("engine provider: %w", err)
-		}
-		c.Binary = exe
-	}
-	bin, err := filepath.EvalSymlinks(c.Binary)
-	if err == nil {
-		bin, err = filepath.Abs(bin)
-	}
+	c, sum, err := resolveBinary(c)
 	if err != nil {
-		return nil, fmt.Errorf("engine provider: binary: %w", err)
+		return nil, err
 	}
-	c.Binary = bin
-	sum, f, err := sandbox.HashFile(bin)
-	if err != nil {
-		return nil, fmt.Errorf("engine provider: binary: %w", err)
-	}
-	f.Close()
 	p := &Provider{cfg: c, sha: sum, models: map[string]modelFile{}}
 	for i, m := range c.Models {
 		if _, dup := p.models[m.Name]; dup || m.Name == "" {
@@ -157,8 +148,62 @@ func New(c Config) (*Provider, error) {
 	return p, nil
 }
 
+// resolveBinary fills in c's defaults and resolves and hashes its binary.
+func resolveBinary(c Config) (Config, string, error) {
+	if c.StartTimeout == 0 {
+		c.StartTimeout = time.Minute
+	}
+	if c.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return c, "", fmt.Errorf("engine provider: %w", err)
+		}
+		c.Binary = exe
+	}
+	bin, err := filepath.EvalSymlinks(c.Binary)
+	if err == nil {
+		bin, err = filepath.Abs(bin)
+	}
+	if err != nil {
+		return c, "", fmt.Errorf("engine provider: binary: %w", err)
+	}
+	c.Binary = bin
+	sum, f, err := sandbox.HashFile(bin)
+	if err != nil {
+		return c, "", fmt.Errorf("engine provider: binary: %w", err)
+	}
+	f.Close()
+	return c, sum, nil
+}
+
+// CheckConfinement starts the engine child exactly as the provider does
+// (same binary, Spec and checks) but with nothing to load, and returns its
+// confinement as it reported it and as the kernel shows it; then stops
+// it. An error names what failed: the namespace, the confinement step, or
+// a check against the kernel. c.Models is ignored. For relay doctor.
+func CheckConfinement(c Config) (sandbox.Report, sandbox.Confinement, error) {
+	if c.Supervisor == nil {
+		return sandbox.Report{}, sandbox.Confinement{}, errors.New("engine provider: a sandbox supervisor is required")
+	}
+	c.Models = nil
+	c, sum, err := resolveBinary(c)
+	if err != nil {
+		return sandbox.Report{}, sandbox.Confinement{}, err
+	}
+	p := &Provider{cfg: c, sha: sum, models: map[string]modelFile{}}
+	conn, err := p.startArgs("--check-confinement")
+	if err != nil {
+		return sandbox.Report{}, sandbox.Confinement{}, err
+	}
+	defer conn.kill()
+	return conn.report, sandbox.MeasureChild(conn.child.Pid()), nil
+}
+
 // start starts a child and waits for its hello. Called with p.mu held.
-func (p *Provider) start() (*conn, error) {
+func (p *Provider) start() (*conn, error) { return p.startArgs() }
+
+// startArgs is start with extra arguments for the child.
+func (p *Provider) startArgs(extraArgs ...string) (*conn, error) {
 	parent, childEnd, err := sandbox.SocketPair()
 	if err != nil {
 		return nil, err
@@ -174,7 +219,7 @@ func (p *Provider) start() (*conn, error) {
 	ch, err := p.cfg.Supervisor.Start(context.Background(), sandbox.Spec{
 		Path:       p.cfg.Binary,
 		SHA256:     p.sha,
-		Args:       []string{"engine", "--lib-dir", p.cfg.LibDir},
+		Args:       append([]string{"engine", "--lib-dir", p.cfg.LibDir}, extraArgs...),
 		ExtraFiles: extra,
 		NoNetwork:  true,
 		Filesystem: childFS(p.cfg.LibDir),
@@ -208,7 +253,19 @@ func (p *Provider) start() (*conn, error) {
 	if hello.err == nil && hello.f.Type == ipc.THello {
 		h, err := ipc.DecodeHello(hello.f.Payload)
 		if err == nil {
+			// Measured, not declared: what the child says it applied must
+			// show in the kernel's view of it, or it does not serve.
+			rep, rerr := sandbox.ParseReport(h.Confinement)
+			if rerr == nil {
+				rerr = sandbox.MeasureChild(ch.Pid()).Check(rep, true)
+			}
+			if rerr != nil {
+				_ = ch.Stop(0)
+				parent.Close()
+				return nil, fmt.Errorf("engine provider: the engine child is not confined as required: %v", rerr)
+			}
 			c.pid = h.Pid
+			c.report = rep
 			go c.read()
 			return c, nil
 		}
@@ -218,10 +275,33 @@ func (p *Provider) start() (*conn, error) {
 	if hello.err == nil && hello.f.Type == ipc.TError {
 		if e, err := ipc.DecodeError(hello.f.Payload); err == nil {
 			// The child's own text: it names libraries and files only.
+			if e.Code == ipc.CodeLibs {
+				return nil, fmt.Errorf("engine provider: the engine refused to start (%w): %s", ErrLibraries, e.Msg)
+			}
 			return nil, fmt.Errorf("engine provider: the engine refused to start: %s", e.Msg)
 		}
 	}
-	return nil, errors.New("engine provider: the engine exited before it was ready")
+	return nil, exitedEarly(ch)
+}
+
+// ErrLibraries is wrapped by a start error caused by the llama.cpp
+// libraries (missing, or refused by their checks): the one case where
+// installing them (scripts/setup-llama) is the fix.
+var ErrLibraries = errors.New("its llama.cpp libraries were refused")
+
+// exitedEarly explains a child that exited before its hello: when its
+// confinement failed, which step and what to do.
+func exitedEarly(ch *sandbox.Child) error {
+	var ee *sandbox.ExitError
+	if errors.As(ch.Wait(), &ee) && ee.ExitCode() == sandbox.ExitEnterFailed {
+		if step, errno, ok := sandbox.EnterFailure(ch.Stderr()); ok {
+			return fmt.Errorf("engine provider: the engine child could not confine itself: step %q failed with %s; "+
+				"the kernel, or a container's security policy, refuses it (the engine never runs unconfined: "+
+				"run the relay where user namespaces, Landlock and seccomp are allowed; 'relay doctor' shows what is missing)", step, errno)
+		}
+		return errors.New("engine provider: the engine child could not confine itself ('relay doctor' shows what is missing)")
+	}
+	return errors.New("engine provider: the engine exited before it was ready")
 }
 
 // conn returns the running child, starting a new one if the last died.
@@ -289,6 +369,19 @@ func (p *Provider) Stats(ctx context.Context) (ipc.Stats, error) {
 		return ipc.Stats{}, err
 	}
 	return ipc.DecodeStats(f.Payload)
+}
+
+// Confinement is the running child's confinement: what it reported at its
+// start (its Enter and self-test) and what the kernel shows now. ok is
+// false when no child runs.
+func (p *Provider) Confinement() (rep sandbox.Report, measured sandbox.Confinement, ok bool) {
+	p.mu.Lock()
+	c := p.cur
+	p.mu.Unlock()
+	if c == nil || !c.alive() {
+		return sandbox.Report{}, sandbox.Confinement{}, false
+	}
+	return c.report, sandbox.MeasureChild(c.child.Pid()), true
 }
 
 // Pid is the running child's process id, 0 when none runs.

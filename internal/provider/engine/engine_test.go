@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -365,7 +366,7 @@ func TestChangedLibraryRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("the engine started with a changed library")
 	}
-	if !strings.Contains(err.Error(), "refused to start") || !strings.Contains(err.Error(), "libggml-base.so") {
+	if !errors.Is(err, ErrLibraries) || !strings.Contains(err.Error(), "refused to start") || !strings.Contains(err.Error(), "libggml-base.so") {
 		t.Fatalf("unclear error: %v", err)
 	}
 	if len(sup.Children()) != 0 {

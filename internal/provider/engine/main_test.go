@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/inference-relay/relay/internal/provider"
 	"github.com/inference-relay/relay/internal/sandbox"
 	"github.com/inference-relay/relay/internal/weights"
+	"golang.org/x/sys/unix"
 )
 
 // The test binary is its own engine child: the provider runs
@@ -26,13 +28,24 @@ import (
 // --lib-dir D"), and TestMain serves as the child then, with probe frames
 // enabled. So the tests need no prior `go build ./cmd/relay`.
 func TestMain(m *testing.M) {
+	sandbox.Enter() // as the engine child: confine first (no-op otherwise)
 	if len(os.Args) > 1 && os.Args[1] == "engine" {
 		if err := child.RunArgs(os.Args[2:], child.Options{AllowProbe: true}); err != nil {
 			os.Exit(1)
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// As the relay: non-dumpable, as relay serve makes itself (its forks'
+	// /proc files then belong to root, which the sandbox must cope with).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "PR_SET_DUMPABLE:", err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	if live.p != nil {
+		live.p.Close()
+	}
+	os.Exit(code)
 }
 
 // libDir returns the installed libraries, or skips (fails under CI).

@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"sync"
 
@@ -23,6 +25,9 @@ func (p *Provider) Stream(ctx context.Context, t logic.Target, lp logic.Params, 
 	m, ok := p.models[t.Model]
 	if !ok {
 		return nil, provider.Errorf(logic.ErrNotFound, "the embedded engine has no such model")
+	}
+	if perr := p.checkMaxTokens(lp.MaxTokens); perr != nil {
+		return nil, perr
 	}
 	g, perr := buildGenerate(lp, r)
 	if perr != nil {
@@ -55,6 +60,27 @@ func (p *Provider) Stream(ctx context.Context, t logic.Target, lp logic.Params, 
 	// A client that goes away between reads still stops the child now.
 	s.stopCancel = context.AfterFunc(ctx, func() { _ = c.send(ipc.TCancel, id, nil) })
 	return s, nil
+}
+
+// checkMaxTokens refuses a max_tokens the engine cannot take, before
+// anything is sent: more than an int32 (the engine's token counts, and
+// all the frame can carry) or more than the configured context length.
+// Without a configured length the child knows the model's context and
+// refuses what does not fit, with the numbers.
+func (p *Provider) checkMaxTokens(n int) *provider.Error {
+	limit := p.cfg.ContextLength
+	if limit == 0 {
+		limit = math.MaxInt32
+	}
+	switch {
+	case n < 0:
+		return provider.Errorf(logic.ErrInvalidRequest, "max_tokens must not be negative")
+	case n > math.MaxInt32:
+		return provider.Errorf(logic.ErrInvalidRequest, "max_tokens is larger than the embedded engine can take: it must fit in the model's context")
+	case n > limit:
+		return provider.Errorf(logic.ErrInvalidRequest, fmt.Sprintf("max_tokens is %d, more than this model's context of %d tokens", n, limit))
+	}
+	return nil
 }
 
 type stream struct {

@@ -8,6 +8,11 @@ type Message struct {
 	Content []byte
 }
 
+// DefaultContext is the context length the child uses when Generate sets
+// none and the model trained on more: the relay can refuse a max_tokens
+// that cannot fit before sending it.
+const DefaultContext = 4096
+
 // Generate asks the child for one completion.
 type Generate struct {
 	// ModelPath is what the child opens: /proc/self/fd/N of a descriptor
@@ -164,19 +169,24 @@ func DecodeError(p []byte) (*Error, error) {
 // verified libraries.
 type Hello struct {
 	Pid int // the child's pid as it sees itself
+	// Confinement is what the child's sandbox.Enter applied and its
+	// self-test found (a sandbox.Report, JSON): the child's claim, which
+	// the relay checks against the kernel.
+	Confinement string
 }
 
 // Encode renders h as a payload.
 func (h Hello) Encode() []byte {
 	var e enc
 	e.int(h.Pid)
+	e.str(h.Confinement)
 	return e.b
 }
 
 // DecodeHello parses a THello payload.
 func DecodeHello(p []byte) (Hello, error) {
 	d := dec{b: p}
-	h := Hello{Pid: d.int()}
+	h := Hello{Pid: d.int(), Confinement: d.str()}
 	return h, d.done("hello")
 }
 
@@ -208,7 +218,7 @@ func DecodeStats(p []byte) (Stats, error) {
 }
 
 // EncodeString and DecodeString carry one string: the session of a
-// TEndSession, the address of a TProbe.
+// TEndSession, the target of a TProbe.
 func EncodeString(s string) []byte {
 	var e enc
 	e.str(s)
