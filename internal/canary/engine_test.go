@@ -271,7 +271,7 @@ func engineSessions(t *testing.T, h *relayProc, reg *registry, recs *engineRecor
 			id = reg.Token(path, "X-Relay-Session header")
 			hdr = map[string]string{"X-Relay-Session": id}
 		} else {
-			id = reg.Text(path, "session_id body field")
+			id = reg.Token(path, "session_id body field") // ids are printable ASCII only
 			body = map[string]any{"session_id": id}
 		}
 		var first reply

@@ -62,7 +62,7 @@ func successConversation(t *testing.T, h *relayProc, reg *registry, path, front,
 	if stream {
 		hdr["X-Relay-Session"] = reg.Token(path, "X-Relay-Session header")
 	} else {
-		jsonSet = map[string]any{"session_id": reg.Text(path, "session_id body field")}
+		jsonSet = map[string]any{"session_id": reg.Token(path, "session_id body field")} // ids are printable ASCII only
 	}
 	h.expectAudit(1)
 	var r reply
