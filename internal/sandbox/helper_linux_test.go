@@ -148,6 +148,15 @@ func helper(mode string, args []string) int {
 	case "sleep":
 		time.Sleep(time.Minute)
 		return 0
+	case "term-report":
+		// Reports each SIGTERM on stdout and otherwise ignores it.
+		terms := make(chan os.Signal, 4)
+		signal.Notify(terms, syscall.SIGTERM)
+		fmt.Println("ready")
+		for range terms {
+			fmt.Println("term")
+		}
+		return 0
 	case "term-ignore":
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println("ready")
