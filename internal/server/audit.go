@@ -30,6 +30,7 @@ type outcome struct {
 	status    logic.Status
 	code      int
 	class     logic.ErrorClass
+	recorded  bool // the event went out; record is a no-op after
 }
 
 func (s *Server) newOutcome() *outcome {
@@ -41,8 +42,14 @@ func (o *outcome) fail(class logic.ErrorClass, code int) {
 	o.class, o.code = class, code
 }
 
-// record builds the event, hands it to every recorder and logs it.
+// record builds the event, hands it to every recorder and logs it, once:
+// whichever of the handler's deferred record and the stream's Close comes
+// first records, the other is a no-op.
 func (s *Server) record(o *outcome) {
+	if o.recorded {
+		return
+	}
+	o.recorded = true
 	if o.code == 0 {
 		o.code = o.class.HTTPStatus()
 	}
@@ -80,19 +87,34 @@ func (s *Server) record(o *outcome) {
 // the returned stream is closed.
 func (s *Server) StartRecorded(ctx context.Context, p logic.Params, r *content.Request) (provider.Stream, *provider.Error) {
 	o := s.newOutcome()
+	st, perr := s.startRecorded(ctx, o, p, r)
+	if perr != nil {
+		s.record(o)
+	}
+	return st, perr
+}
+
+// startRecorded is the one start path of every request, HTTP or in-process:
+// it notes the request's parameters and target in o, starts it (Start:
+// panic-safe), and returns the stream wrapped so that the first delta,
+// an upstream failure and the final status land in o, and o is recorded
+// when the stream is closed. On failure o holds the error; the caller
+// records it.
+func (s *Server) startRecorded(ctx context.Context, o *outcome, p logic.Params, r *content.Request) (provider.Stream, *provider.Error) {
 	o.params = p
 	st, target, perr := s.Start(ctx, p, r)
 	o.target = target
 	if perr != nil {
 		o.fail(perr.Class, perr.HTTPStatus())
-		s.record(o)
 		return nil, perr
 	}
 	return &recordedStream{Stream: st, s: s, o: o}, nil
 }
 
-// recordedStream notes the first delta and the failure class of an
-// in-process stream and records its event on Close.
+// recordedStream notes the first delta and the failure class of a stream
+// and records its event on Close. A failure the caller notes itself (the
+// client went away, the session could not store the turn) overrides the
+// upstream's.
 type recordedStream struct {
 	provider.Stream
 	s    *Server
@@ -120,4 +142,15 @@ func (rs *recordedStream) Close() error {
 		rs.s.record(rs.o)
 	}
 	return err
+}
+
+// safeCount asks a backend for an exact token count, turning a panic in its
+// adapter into an upstream error as Start does.
+func safeCount(ctx context.Context, tc provider.TokenCounter, t logic.Target, p logic.Params, r *content.Request) (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			n, err = 0, provider.Errorf(logic.ErrUpstream, "the backend adapter failed")
+		}
+	}()
+	return tc.CountTokens(ctx, t, p, r)
 }

@@ -101,10 +101,6 @@ type backendState struct {
 
 // auditState serves GET /audit: every control's state, measured now.
 func (s *Server) auditState(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		methodNotAllowed(openaiFront{}, w, http.MethodGet)
-		return
-	}
 	now := time.Now().UTC()
 	doc := map[string]any{
 		"measured_at": now,

@@ -89,11 +89,6 @@ func (s *Server) inference(f front) http.Handler {
 			o.fail(pe.Class, pe.HTTPStatus())
 			f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
 		}
-		if r.Method != http.MethodPost {
-			o.fail(logic.ErrInvalidRequest, http.StatusMethodNotAllowed)
-			methodNotAllowed(f, w, http.MethodPost)
-			return
-		}
 		body, perr := s.readBody(w, r)
 		if perr != nil {
 			fail(perr)
@@ -119,13 +114,12 @@ func (s *Server) inference(f front) http.Handler {
 		if turn != nil {
 			defer turn.Abort() // a no-op once committed
 		}
-		st, target, perr := s.Start(r.Context(), params, req)
-		o.target = target
+		st, perr := s.startRecorded(r.Context(), o, params, req)
 		if perr != nil {
-			fail(perr)
+			f.writeError(w, perr.HTTPStatus(), perr.Class, perr.Detail.Bytes())
 			return
 		}
-		defer st.Close()
+		defer st.Close() // records o
 		// commit stores the turn and its reply in the session, before the
 		// request is wiped.
 		commit := func(reply content.Message) *provider.Error {
@@ -142,7 +136,6 @@ func (s *Server) inference(f front) http.Handler {
 		} else {
 			s.collectReply(w, f, o, req, st, commit)
 		}
-		o.status = st.Status()
 	})
 }
 
@@ -157,16 +150,12 @@ func (s *Server) collectReply(w http.ResponseWriter, f front, o *outcome, r *con
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
+		if err != nil { // noted in o by the recorded stream
 			pe := provider.AsError(err)
-			o.fail(pe.Class, pe.HTTPStatus())
 			f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
 			msg := c.Message()
 			msg.Wipe()
 			return
-		}
-		if o.firstByte.IsZero() {
-			o.firstByte = time.Now()
 		}
 		c.Add(d) // copies the bytes
 		d.Text.Wipe()
@@ -192,13 +181,11 @@ func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *cont
 	// Wait for the first delta before committing to 200: an upstream that
 	// fails at once still gets a proper error status.
 	d, err := st.Recv()
-	if err != nil && err != io.EOF {
+	if err != nil && err != io.EOF { // noted in o by the recorded stream
 		pe := provider.AsError(err)
-		o.fail(pe.Class, pe.HTTPStatus())
 		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
 		return
 	}
-	o.firstByte = time.Now()
 	out := f.stream(&deadlineWriter{ResponseWriter: w, d: s.cfg.WriteTimeout.Duration}, f.newID(), o.params, st.Status())
 	// With a session the reply is also assembled, to be stored.
 	var c *content.Collector
@@ -219,10 +206,9 @@ func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *cont
 		d, err = st.Recv()
 	}
 	if err != io.EOF {
-		pe := provider.AsError(err)
 		// The status line (200) is gone and the error travels as an event;
-		// the audit records the status the failure would have had.
-		o.fail(pe.Class, pe.HTTPStatus())
+		// the recorded stream noted the status the failure would have had.
+		pe := provider.AsError(err)
 		_ = out.Fail(pe.Class, pe.Detail.Bytes())
 		return
 	}
@@ -245,32 +231,35 @@ func (s *Server) streamReply(w http.ResponseWriter, f front, o *outcome, r *cont
 // can count, estimated (4 bytes a token) otherwise.
 func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 	f := anthropicFront{}
-	if r.Method != http.MethodPost {
-		methodNotAllowed(f, w, http.MethodPost)
-		return
+	o := s.newOutcome()
+	defer s.record(o)
+	fail := func(pe *provider.Error) {
+		o.fail(pe.Class, pe.HTTPStatus())
+		f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
 	}
 	body, perr := s.readBody(w, r)
 	if perr != nil {
-		f.writeError(w, perr.HTTPStatus(), perr.Class, perr.Detail.Bytes())
+		fail(perr)
 		return
 	}
 	req, params, err := anthropic.DecodeCountTokens(body)
 	clear(body)
 	if err != nil {
-		f.writeError(w, http.StatusBadRequest, logic.ErrInvalidRequest, []byte(err.Error()))
+		fail(&provider.Error{Class: logic.ErrInvalidRequest, Status: http.StatusBadRequest, Detail: content.FromString(err.Error())})
 		return
 	}
 	defer req.Wipe()
+	o.params = params
 	n := EstimateTokens(req.Size())
 	if target, err := s.backends.Table.Resolve(params.Model); err == nil {
+		o.target = target
 		if tc, ok := s.backends.Providers[target.Provider].(provider.TokenCounter); ok {
-			if exact, err := tc.CountTokens(r.Context(), target, params, req); err == nil {
-				n = exact
-			} else {
-				pe := provider.AsError(err)
-				f.writeError(w, pe.HTTPStatus(), pe.Class, pe.Detail.Bytes())
+			exact, err := safeCount(r.Context(), tc, target, params, req)
+			if err != nil {
+				fail(provider.AsError(err))
 				return
 			}
+			n = exact
 		}
 	}
 	_ = writeJSON(w, http.StatusOK, anthropic.EncodeCountTokens(n))
@@ -289,14 +278,6 @@ func EstimateTokens(bytes int) int {
 // the request carries an anthropic-version header, OpenAI's otherwise.
 func (s *Server) models(w http.ResponseWriter, r *http.Request) {
 	isAnthropic := r.Header.Get("Anthropic-Version") != ""
-	var f front = openaiFront{}
-	if isAnthropic {
-		f = anthropicFront{}
-	}
-	if r.Method != http.MethodGet {
-		methodNotAllowed(f, w, http.MethodGet)
-		return
-	}
 	list := s.backends.Table.Models()
 	if isAnthropic {
 		ms := make([]anthropic.Model, len(list))

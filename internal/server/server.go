@@ -71,7 +71,11 @@ type Server struct {
 	hosts     map[string]bool
 	origins   map[string]bool
 	handler   http.Handler
-	refusals  refusals
+	// routes is the route table (routes.go); notFoundMsg the 404 text
+	// derived from it.
+	routes      []endpoint
+	notFoundMsg string
+	refusals    refusals
 }
 
 // New returns a Server. Keys may be nil only if no route needs a key, which
@@ -92,18 +96,7 @@ func New(o Options) *Server {
 	for _, o := range o.Config.CORSOrigins {
 		s.origins[o] = true
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", s.healthz)
-	mux.Handle("/v1/chat/completions", s.inference(openaiFront{}))
-	mux.Handle("/v1/messages", s.inference(anthropicFront{}))
-	mux.HandleFunc("/v1/messages/count_tokens", s.countTokens)
-	mux.HandleFunc("/v1/models", s.models)
-	mux.HandleFunc("/v1/session/end", s.endSession)
-	mux.HandleFunc("/audit", s.auditState)
-	if o.Metrics != nil {
-		mux.Handle("/metrics", o.Metrics)
-	}
-	mux.HandleFunc("/", s.notFound)
+	mux := s.mount(s.routeTable(o.Metrics))
 	s.handler = s.guard(mux)
 	return s
 }
@@ -129,16 +122,8 @@ func allowedHosts(c config.Config) map[string]bool {
 	return h
 }
 
-// errorFront picks the error shape for a path outside an inference handler.
-func errorFront(path string) front {
-	if strings.HasPrefix(path, "/v1/messages") {
-		return anthropicFront{}
-	}
-	return openaiFront{}
-}
-
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, class logic.ErrorClass, msg string) {
-	errorFront(r.URL.Path).writeError(w, class.HTTPStatus(), class, []byte(msg))
+	s.frontFor(r).writeError(w, class.HTTPStatus(), class, []byte(msg))
 }
 
 // deny refuses a request at the guard. The reply is the connection's last
@@ -176,7 +161,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				s.log.Error("handler panic", "path_template", template(r.URL.Path))
+				s.log.Error("handler panic", "path_template", s.template(r.URL.Path))
 				if !sw.wrote {
 					s.fail(sw, r, logic.ErrInternal, "the relay failed while handling this request")
 				}
@@ -184,7 +169,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			if isProbe(r) || sw.refused {
 				return
 			}
-			s.log.Info("request", "method", method(r.Method), "path_template", template(r.URL.Path), "status", sw.code(), "duration_ms", time.Since(start).Milliseconds())
+			s.log.Info("request", "method", method(r.Method), "path_template", s.template(r.URL.Path), "status", sw.code(), "duration_ms", time.Since(start).Milliseconds())
 		}()
 		if !s.hostAllowed(r.Host) {
 			s.deny(sw, r, logic.ErrPermission, "host not allowed: the relay answers only to its own host names (DNS-rebinding defence); add the name to allowed_hosts", audit.RefusedHost)
@@ -265,16 +250,6 @@ func method(m string) string {
 	return "other"
 }
 
-// template maps a path to the route it was served by, so logs never carry
-// client-chosen paths.
-func template(p string) string {
-	switch p {
-	case "/healthz", "/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/session/end", "/audit", "/metrics":
-		return p
-	}
-	return "other"
-}
-
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	_ = writeJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
 }
@@ -284,12 +259,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		markRefused(w)
 		s.refusals.add(audit.RefusedNotFound)
 	}
-	s.fail(w, r, logic.ErrNotFound, "no such route; the relay serves /v1/chat/completions, /v1/messages, /v1/messages/count_tokens, /v1/models, /v1/session/end, /audit and /metrics")
-}
-
-func methodNotAllowed(f front, w http.ResponseWriter, allow string) {
-	w.Header().Set("Allow", allow)
-	f.writeError(w, http.StatusMethodNotAllowed, logic.ErrInvalidRequest, []byte("method not allowed; use "+allow))
+	s.fail(w, r, logic.ErrNotFound, s.notFoundMsg)
 }
 
 // readBody reads a JSON request body under the size and time limits.

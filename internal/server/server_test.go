@@ -26,8 +26,9 @@ import (
 type scripted struct {
 	mu      sync.Mutex
 	steps   []step
-	started int
-	counts  int // CountTokens calls
+	started    int
+	counts     int  // CountTokens calls
+	panicCount bool // CountTokens panics
 }
 
 type step struct {
@@ -47,6 +48,9 @@ func (p *scripted) CountTokens(context.Context, logic.Target, logic.Params, *con
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts++
+	if p.panicCount {
+		panic("adapter bug")
+	}
 	return 42, nil
 }
 
@@ -302,5 +306,77 @@ func TestCountTokens(t *testing.T) {
 	a = r.do(t, "POST", "/v1/messages/count_tokens", []byte(`{"model":"unknown","messages":[{"role":"user","content":"hi there"}]}`), key)
 	if a.code != 200 || !strings.Contains(a.body, `"input_tokens":`) {
 		t.Errorf("count_tokens for an unrouted model: %d %s", a.code, a.body)
+	}
+}
+
+// The route table is the one list of routes: the mux, the log's templates,
+// the 404 text and the error shapes all come from it.
+func TestRouteTable(t *testing.T) {
+	r := newRig(t, []step{{text: "ok"}}, nil, nil)
+	srv := New(Options{Config: func() config.Config { c := config.Config{StateDir: t.TempDir()}; c.Defaults(); return c }(), Metrics: http.NotFoundHandler()})
+	for _, rt := range srv.routes {
+		if got := srv.template(rt.path); got != rt.path {
+			t.Errorf("template(%q) = %q", rt.path, got)
+		}
+		if rt.listed && !strings.Contains(srv.notFoundMsg, rt.path) {
+			t.Errorf("the 404 text does not name %s: %s", rt.path, srv.notFoundMsg)
+		}
+	}
+	for _, p := range []string{"/v1/chat/completions/x", "/secret/path", "/v1/model"} {
+		if got := srv.template(p); got != "other" {
+			t.Errorf("template(%q) = %q, want other", p, got)
+		}
+	}
+	key := map[string]string{"Authorization": "Bearer " + r.key}
+	// Under the Messages route, Anthropic's shape; elsewhere OpenAI's
+	// unless the client says it speaks Anthropic's.
+	if a := r.do(t, "GET", "/v1/messages/batches", nil, key); a.code != 404 || !strings.Contains(a.body, `"type":"not_found_error"`) {
+		t.Errorf("/v1/messages/batches: %d %s", a.code, a.body)
+	}
+	if a := r.do(t, "GET", "/nowhere", nil, key); a.code != 404 || strings.Contains(a.body, `"type":"error"`) || !strings.Contains(a.body, "/v1/chat/completions") {
+		t.Errorf("/nowhere: %d %s", a.code, a.body)
+	}
+	anth := map[string]string{"Authorization": "Bearer " + r.key, "Anthropic-Version": "2023-06-01"}
+	if a := r.do(t, "GET", "/nowhere", nil, anth); a.code != 404 || !strings.Contains(a.body, `"type":"error"`) {
+		t.Errorf("/nowhere with anthropic-version: %d %s", a.code, a.body)
+	}
+	for path, allow := range map[string]string{"/v1/chat/completions": "POST", "/v1/models": "GET", "/v1/session/end": "POST", "/audit": "GET"} {
+		method := "DELETE"
+		req, _ := http.NewRequest(method, r.url+path, nil)
+		req.Header.Set("Authorization", "Bearer "+r.key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != allow {
+			t.Errorf("%s %s: %d Allow %q, want 405 Allow %q", method, path, resp.StatusCode, resp.Header.Get("Allow"), allow)
+		}
+	}
+	// A refused method on an inference route is audited like the request.
+	before := len(r.events.all())
+	r.do(t, "GET", "/v1/chat/completions", nil, key)
+	if evs := r.events.all(); len(evs) != before+1 || evs[len(evs)-1].Status != audit.Status4xx {
+		t.Errorf("a 405 on an inference route left %d new events, want one 4xx", len(evs)-before)
+	}
+}
+
+// count_tokens takes the same path as every request: audited, and a panic
+// in the backend's adapter is an upstream error, not a crash.
+func TestCountTokensAuditedAndPanicSafe(t *testing.T) {
+	r := newRig(t, nil, nil, nil)
+	key := map[string]string{"Authorization": "Bearer " + r.key}
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi there"}]}`)
+	if a := r.do(t, "POST", "/v1/messages/count_tokens", body, key); a.code != 200 {
+		t.Fatalf("count_tokens: %d %s", a.code, a.body)
+	}
+	r.backend.panicCount = true
+	a := r.do(t, "POST", "/v1/messages/count_tokens", body, key)
+	if a.code != logic.ErrUpstream.HTTPStatus() || !strings.Contains(a.body, `"type":"error"`) {
+		t.Errorf("a panicking counter: %d %s, want %d in Anthropic's shape", a.code, a.body, logic.ErrUpstream.HTTPStatus())
+	}
+	evs := r.events.all()
+	if len(evs) != 2 || evs[0].Status != audit.Status2xx || evs[1].Error != logic.ErrUpstream {
+		t.Errorf("audit events %+v, want a 2xx and an upstream failure", evs)
 	}
 }

@@ -106,14 +106,7 @@ func (s *Server) beginTurn(ctx context.Context, p *logic.Params, r *content.Requ
 // endSession serves POST /v1/session/end: the session named by the body's
 // session_id (or the X-Relay-Session header) is wiped now.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
-	f := errorFront(r.URL.Path)
-	if r.Header.Get("Anthropic-Version") != "" {
-		f = anthropicFront{}
-	}
-	if r.Method != http.MethodPost {
-		methodNotAllowed(f, w, http.MethodPost)
-		return
-	}
+	f := s.frontFor(r)
 	id := r.Header.Get("X-Relay-Session")
 	if r.ContentLength != 0 {
 		body, perr := s.readBody(w, r)
