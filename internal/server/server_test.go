@@ -24,8 +24,8 @@ import (
 // scripted is a backend whose stream plays a fixed list of steps: a text
 // delta, or an error.
 type scripted struct {
-	mu      sync.Mutex
-	steps   []step
+	mu         sync.Mutex
+	steps      []step
 	started    int
 	counts     int  // CountTokens calls
 	panicCount bool // CountTokens panics
