@@ -133,10 +133,11 @@ func New(cfg Config) (*Client, error) {
 	srv := server.New(server.Options{
 		Config: cfg, Keys: keys, Backends: backends, Logger: log,
 		Idents: idents, Keyer: keyer,
-		Recorders: []server.Recorder{chainRecorder{auditLog, log}, m, exporter},
-		Metrics:   m.Handler(),
-		Refusals:  m,
-		Sessions:  sessions,
+		Recorders:  []server.Recorder{chainRecorder{auditLog, log}, m, exporter},
+		Metrics:    m.Handler(),
+		Refusals:   m,
+		Sessions:   sessions,
+		LocalToken: cfg.LocalToken,
 		Controls: []server.Control{
 			server.ControlFunc{Key: "audit_chain", Fn: func() any {
 				ks := keyring.Status()

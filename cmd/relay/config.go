@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/inference-relay/relay"
@@ -19,6 +20,7 @@ type configFlags struct {
 	routes   multiFlag
 	noDetect bool
 	nonLoop  bool
+	models   multiFlag
 }
 
 func (c *configFlags) register(fs *flag.FlagSet, serving bool) {
@@ -29,6 +31,7 @@ func (c *configFlags) register(fs *flag.FlagSet, serving bool) {
 	if serving {
 		fs.Var(&c.listen, "listen", "listen address (repeatable); default 127.0.0.1:8377 and [::1]:8377")
 		fs.BoolVar(&c.nonLoop, "allow-non-loopback", false, "allow non-loopback listen addresses (TLS and API keys are then required)")
+		fs.Var(&c.models, "model", "serve a GGUF file through the embedded engine: PATH or NAME=PATH (repeatable; the name defaults to the file's)")
 	}
 }
 
@@ -63,6 +66,20 @@ func (c *configFlags) load() (relay.Config, string, error) {
 	if c.noDetect {
 		off := false
 		cfg.Autodetect = &off
+	}
+	for _, m := range c.models {
+		name, path, ok := strings.Cut(m, "=")
+		if !ok {
+			path = m
+			name = strings.TrimSuffix(filepath.Base(m), filepath.Ext(m))
+		}
+		if name == "" || path == "" {
+			return cfg, "", usageErr("--model %q: want PATH or NAME=PATH", m)
+		}
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		cfg.Models = append(cfg.Models, config.Model{Name: name, Path: path})
 	}
 	for _, r := range c.routes {
 		match, target, ok := strings.Cut(r, "=")

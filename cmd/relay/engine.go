@@ -35,15 +35,13 @@ func cmdDemo(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return usageErr("demo: %v", err)
 	}
-	dir := filepath.Join(*stateDir, "models")
-	path := filepath.Join(dir, demoModel)
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if err := writeDemoModel(dir, path); err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		fmt.Fprintln(stdout, "wrote", path)
-	} else if err != nil {
+	path := filepath.Join(*stateDir, "models", demoModel)
+	_, statErr := os.Stat(path)
+	if _, err := ensureDemoModel(*stateDir); err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		fmt.Fprintln(stdout, "wrote", path)
 	} else {
 		fmt.Fprintln(stdout, "using", path)
 	}
@@ -61,16 +59,35 @@ Add to your config:
   threads = 1
 
   [[model]]
-  name = "demo"
+  name = "demo-random-weights"
   path = %q
+
+(relay serve does this by itself when it finds no other model or engine.)
 
 then run 'relay serve' and, with a key from 'relay keys create':
 
   curl http://127.0.0.1:%d/v1/chat/completions \
     -H "Authorization: Bearer $RELAY_KEY" -H 'Content-Type: application/json' \
-    -d '{"model":"demo","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}'
+    -d '{"model":"demo-random-weights","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}'
 `, engine.LibDir(*stateDir, false), path, config.DefaultPort)
 	return nil
+}
+
+// demoName is what the demo model is served as: the name says what it is
+// wherever it is listed.
+const demoName = "demo-random-weights"
+
+// ensureDemoModel writes the demo model into <state dir>/models unless it
+// is there, and returns its path.
+func ensureDemoModel(stateDir string) (string, error) {
+	dir := filepath.Join(stateDir, "models")
+	path := filepath.Join(dir, demoModel)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	return path, writeDemoModel(dir, path)
 }
 
 func writeDemoModel(dir, path string) error {

@@ -4,6 +4,7 @@
 //	relay serve     start the relay (embedded defaults, auto-detected engines)
 //	relay chat      chat in the terminal through the relay
 //	relay models    list the models the relay can route
+//	relay ps        show the running relay server: its models and engine
 //	relay keys      create, list and revoke API keys
 //	relay audit     verify or show the hash-chained audit trail
 //	relay doctor    show what the relay found and what it would do
@@ -40,8 +41,10 @@ const usage = `relay — OpenAI and Anthropic APIs on loopback, served by infras
 
 Usage:
   relay serve   [--config FILE] [--listen ADDR]... [--route GLOB=BACKEND/MODEL]... [--no-detect]
-  relay chat    [--config FILE] [--model NAME] [--system TEXT]
+  relay serve   ... [--model PATH.gguf]... [--no-demo]
+  relay chat    [--config FILE] [--model NAME] [--system TEXT] [PROMPT...]
   relay models  [--config FILE] [--no-detect]
+  relay ps      [--config FILE]        the running server: pid, address, models, engine
   relay keys    create [--name NAME] | list | revoke ID
   relay audit   verify | tail [-n N]   [--file FILE]
   relay doctor  [--config FILE]
@@ -87,6 +90,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cmdChat(rest, stdin, stdout, stderr)
 	case "models":
 		return cmdModels(rest, stdout, stderr)
+	case "ps":
+		return cmdPs(rest, stdout, stderr)
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
 	case "audit":

@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/inference-relay/relay/internal/config"
+	"github.com/inference-relay/relay/internal/engine"
 	"github.com/inference-relay/relay/internal/sandbox"
 	sopenai "github.com/inference-relay/relay/internal/standin/openai"
 )
@@ -30,12 +33,57 @@ func TestMain(m *testing.M) {
 func TestCLI(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata",
+		// [llama]: the embedded engine's libraries are installed (under
+		// CI, where scripts/test installs them, their absence fails).
+		Condition: func(cond string) (bool, error) {
+			if cond != "llama" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			libs, ok := llamaLibs()
+			if !ok && os.Getenv("CI") != "" {
+				return false, fmt.Errorf("llama.cpp libraries not installed in %s: run scripts/setup-llama", libs)
+			}
+			return ok, nil
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("RELAY_STATE_DIR", filepath.Join(env.WorkDir, "state"))
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "xdg"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// engine-config FILE writes a config that serves only what the
+			// embedded engine is given (no detection, no Ollama store),
+			// with the llama.cpp libraries scripts/setup-llama installed.
+			"engine-config": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: engine-config FILE")
+				}
+				libs, ok := llamaLibs()
+				if !ok {
+					ts.Fatalf("llama.cpp libraries not installed in %s: run scripts/setup-llama (guard the script with [llama])", libs)
+				}
+				cfg := fmt.Sprintf("autodetect = false\n\n[engine]\nlib_dir = %q\nthreads = 1\nollama = false\n", libs)
+				if err := os.WriteFile(ts.MkAbs(args[0]), []byte(cfg), 0o600); err != nil {
+					ts.Fatalf("%v", err)
+				}
+			},
+			// waitfor FILE waits until FILE exists (a hang guard of a
+			// minute, not a timing).
+			"waitfor": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: waitfor FILE")
+				}
+				deadline := time.Now().Add(time.Minute)
+				for {
+					if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("%s did not appear", args[0])
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			},
 			// replace FILE OLD NEW replaces the first OLD in FILE with NEW.
 			"replace": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 3 {
@@ -64,4 +112,15 @@ func TestCLI(t *testing.T) {
 			},
 		},
 	})
+}
+
+// llamaLibs finds the llama.cpp libraries scripts/setup-llama installed
+// ($RELAY_LLAMA_LIBS, else the default state dir's).
+func llamaLibs() (string, bool) {
+	libs := os.Getenv("RELAY_LLAMA_LIBS")
+	if libs == "" {
+		libs = engine.LibDir(config.DefaultStateDir(), false)
+	}
+	_, err := os.Stat(filepath.Join(libs, engine.Manifest))
+	return libs, err == nil
 }

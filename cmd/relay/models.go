@@ -26,7 +26,26 @@ func cmdModels(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Listing needs only the backends: no keys, no audit trail, so it works
+	// The server running for this state directory knows best what it
+	// serves.
+	srv, err := findServer(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ms, err := srv.models(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "served by the relay server (pid %d, %s)\n", srv.info.PID, srv.info.URL)
+		for _, m := range ms {
+			fmt.Fprintln(stdout, m)
+		}
+		return nil
+	}
+	// No server: list what a relay started now would find. Listing needs only the backends: no keys, no audit trail, so it works
 	// beside a running server.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -13,6 +13,8 @@ import (
 
 	"github.com/inference-relay/relay"
 	"github.com/inference-relay/relay/internal/auth"
+	"github.com/inference-relay/relay/internal/config"
+	"github.com/inference-relay/relay/internal/discovery"
 	"github.com/inference-relay/relay/internal/logging"
 )
 
@@ -21,6 +23,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	var cf configFlags
 	cf.register(fs, true)
 	noInitKey := fs.Bool("no-init-key", false, "do not create a first API key when none exists")
+	noDemo := fs.Bool("no-demo", false, "when no model or engine is found, serve nothing rather than the random-weight demo model")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -55,9 +58,33 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if exe, err := os.Executable(); err == nil {
 		cfg.EngineBinary = exe // the embedded engine runs as `relay engine`
 	}
+	token, err := discovery.NewToken()
+	if err != nil {
+		return err
+	}
+	cfg.LocalToken = token
+	if running, err := discovery.Find(cfg.StateDir); err == nil {
+		return &exitError{code: 1, msg: fmt.Sprintf("a relay server already runs for %s (pid %d, %s); stop it first, or give this one its own --state-dir", cfg.StateDir, running.PID, running.URL)}
+	}
 	r, err := relay.New(cfg)
 	if err != nil {
 		return err
+	}
+	if len(r.Backends()) == 0 && !*noDemo && !cfg.Engine.Disabled {
+		// Nothing to serve: rather than answer 503 to every request,
+		// serve the random-weight demo model, and say so.
+		path, werr := ensureDemoModel(cfg.StateDir)
+		if werr == nil {
+			r.Close()
+			cfg.Models = append(cfg.Models, config.Model{Name: demoName, Path: path})
+			if r, err = relay.New(cfg); err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "No model or engine was found, so the relay serves %q: a tiny model with RANDOM WEIGHTS, for trying the APIs and clients — its answers are gibberish.\n", demoName)
+			fmt.Fprintln(stderr, "For real answers: relay serve --model PATH.gguf, a [[model]] in the config, or an Ollama / LM Studio that is already running (found by itself).")
+		} else {
+			fmt.Fprintf(stderr, "the demo model could not be written (%v)\n", werr)
+		}
 	}
 	defer r.Close()
 	if path == "" {
@@ -81,6 +108,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	defer discovery.Remove(cfg.StateDir, token)
 	return r.Serve(ctx, func(addrs []net.Addr) {
 		scheme := "http"
 		if cfg.TLS.Enabled() {
@@ -88,6 +116,20 @@ func cmdServe(args []string, stderr io.Writer) error {
 		}
 		for _, a := range addrs {
 			fmt.Fprintf(stderr, "serving: %s://%s  (OpenAI: /v1/chat/completions, Anthropic: /v1/messages)\n", scheme, a)
+		}
+		// Tell this state directory's command-line tools where we are
+		// (relay chat, models, ps): the first loopback address.
+		for _, a := range addrs {
+			if ta, ok := a.(*net.TCPAddr); ok && ta.IP.IsLoopback() {
+				info, err := discovery.Self(scheme+"://"+ta.String(), token, version)
+				if err == nil {
+					err = discovery.Write(cfg.StateDir, info)
+				}
+				if err != nil {
+					fmt.Fprintf(stderr, "warning: relay chat/models/ps will not find this server: %v\n", err)
+				}
+				break
+			}
 		}
 	})
 }

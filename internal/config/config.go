@@ -92,6 +92,10 @@ type Config struct {
 	// (`relay engine`); empty disables the embedded engine. The relay's
 	// commands set it to their own executable.
 	EngineBinary string `toml:"-"`
+	// LocalToken is a key valid for this process only, for the relay's
+	// own command-line tools (set by `relay serve`; see
+	// internal/discovery). Never read from the file.
+	LocalToken string `toml:"-"`
 }
 
 // Audit configures the audit trail. The hash-chained file is always kept;

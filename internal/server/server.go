@@ -10,6 +10,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -49,6 +50,11 @@ type Options struct {
 	Controls []Control
 	// Sessions keeps client-named conversations; nil disables them.
 	Sessions *session.Store
+	// LocalToken, when set, is one more key the server accepts, as key
+	// id LocalKeyID: the token `relay serve` hands its own command-line
+	// tools through the discovery file (internal/discovery). It lives as
+	// long as the process.
+	LocalToken string
 	// Refusals is told of each refused request as it happens (the
 	// metrics); nil: none. Refusals reach the audit trail only as
 	// per-interval summaries, through the Recorders that implement
@@ -75,6 +81,7 @@ type Server struct {
 	// derived from it.
 	routes      []endpoint
 	notFoundMsg string
+	localToken  string
 	refusals    refusals
 }
 
@@ -82,7 +89,7 @@ type Server struct {
 // is never: a nil store means every authenticated route answers 401.
 func New(o Options) *Server {
 	s := &Server{cfg: o.Config, keys: o.Keys, backends: o.Backends, log: o.Logger,
-		idents: o.Idents, keyer: o.Keyer, recorders: o.Recorders, controls: o.Controls, sessions: o.Sessions, started: time.Now().UTC()}
+		idents: o.Idents, keyer: o.Keyer, localToken: o.LocalToken, recorders: o.Recorders, controls: o.Controls, sessions: o.Sessions, started: time.Now().UTC()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -228,17 +235,25 @@ func (s *Server) hostAllowed(hostport string) bool {
 
 // authorized checks the request's API key and names the key it matched.
 func (s *Server) authorized(r *http.Request) (keyID string, ok bool) {
-	if s.keys == nil {
-		return "", false
-	}
 	var key string
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		key = strings.TrimSpace(a[7:])
 	} else {
 		key = strings.TrimSpace(r.Header.Get("X-Api-Key"))
 	}
+	if s.localToken != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.localToken)) == 1 {
+		return LocalKeyID, true
+	}
+	if s.keys == nil {
+		return "", false
+	}
 	return s.keys.Check([]byte(key))
 }
+
+// LocalKeyID is the key id of requests made with the server's local token
+// (Options.LocalToken): the relay's own command-line tools. Stored key ids
+// are random hex and never this.
+const LocalKeyID = "local-cli"
 
 // method names the request method for logs; anything but the standard
 // methods is client text and reads "other".
