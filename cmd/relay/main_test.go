@@ -124,3 +124,17 @@ func llamaLibs() (string, bool) {
 	_, err := os.Stat(filepath.Join(libs, engine.Manifest))
 	return libs, err == nil
 }
+
+// The README's first section shows what relay serve prints on a fresh
+// machine: the very lines, which newcomer.txtar sees the binary print.
+func TestREADMEQuotesServe(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{demoNotice, realModelHint} {
+		if !strings.Contains(string(b), "    "+line+"\n") {
+			t.Errorf("README.md does not quote relay serve's line:\n%s", line)
+		}
+	}
+}

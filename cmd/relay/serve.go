@@ -18,6 +18,13 @@ import (
 	"github.com/inference-relay/relay/internal/logging"
 )
 
+// What relay serve says when it serves the demo model: the README's first
+// section quotes both lines (TestREADMEQuotesServe).
+const (
+	demoNotice    = `No model or engine was found, so the relay serves "` + demoName + `": a tiny model with RANDOM WEIGHTS, for trying the APIs and clients — its answers are gibberish.`
+	realModelHint = "For real answers: relay serve --model PATH.gguf, a [[model]] in the config, or an Ollama / LM Studio that is already running (found by itself)."
+)
+
 func cmdServe(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("relay serve", flag.ContinueOnError)
 	var cf configFlags
@@ -80,8 +87,8 @@ func cmdServe(args []string, stderr io.Writer) error {
 			if r, err = relay.New(cfg); err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "No model or engine was found, so the relay serves %q: a tiny model with RANDOM WEIGHTS, for trying the APIs and clients — its answers are gibberish.\n", demoName)
-			fmt.Fprintln(stderr, "For real answers: relay serve --model PATH.gguf, a [[model]] in the config, or an Ollama / LM Studio that is already running (found by itself).")
+			fmt.Fprintln(stderr, demoNotice)
+			fmt.Fprintln(stderr, realModelHint)
 		} else {
 			fmt.Fprintf(stderr, "the demo model could not be written (%v)\n", werr)
 		}
