@@ -12,7 +12,7 @@ import (
 	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/detect"
 	"github.com/inference-relay/relay/internal/egress"
-	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/llamalibs"
 	pengine "github.com/inference-relay/relay/internal/provider/engine"
 	"github.com/inference-relay/relay/internal/sandbox"
 	"github.com/inference-relay/relay/internal/weights"
@@ -89,11 +89,11 @@ func cmdDoctor(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "embedded engine:")
 	libDir := cfg.Engine.LibDir
 	if libDir == "" {
-		libDir = engine.LibDir(cfg.StateDir, false)
+		libDir = llamalibs.Dir(cfg.StateDir, false)
 	}
-	libsOK := engine.VerifyLibs(libDir) == nil
+	libsOK := llamalibs.Verify(libDir) == nil
 	if libsOK {
-		fmt.Fprintf(stdout, "  llama.cpp %s libraries: verified in %s\n", engine.Release, libDir)
+		fmt.Fprintf(stdout, "  llama.cpp %s libraries: verified in %s\n", llamalibs.Release, libDir)
 	} else {
 		fmt.Fprintf(stdout, "  llama.cpp libraries: not installed or not verified in %s — run scripts/setup-llama\n", libDir)
 	}

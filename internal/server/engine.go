@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/inference-relay/relay/internal/config"
-	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/llamalibs"
 	"github.com/inference-relay/relay/internal/measure"
 	pengine "github.com/inference-relay/relay/internal/provider/engine"
 	"github.com/inference-relay/relay/internal/route"
@@ -69,7 +69,7 @@ func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (
 	}
 	libDir := c.Engine.LibDir
 	if libDir == "" {
-		libDir = engine.LibDir(c.StateDir, false)
+		libDir = llamalibs.Dir(c.StateDir, false)
 	}
 	p, err := pengine.New(pengine.Config{
 		Binary: c.EngineBinary, LibDir: libDir, Models: ok,
