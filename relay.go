@@ -29,6 +29,7 @@ import (
 	"github.com/inference-relay/relay/internal/audit/metrics"
 	"github.com/inference-relay/relay/internal/audit/otel"
 	"github.com/inference-relay/relay/internal/auth"
+	backendset "github.com/inference-relay/relay/internal/backends"
 	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/egress"
@@ -96,7 +97,7 @@ func New(cfg Config) (*Client, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sup := sandbox.NewSupervisor()
-	backends, err := server.BuildBackends(ctx, cfg, server.BuildOptions{Client: client, Supervisor: sup, Progress: os.Stderr})
+	backends, err := backendset.Build(ctx, cfg, backendset.Options{Client: client, Supervisor: sup, Progress: os.Stderr})
 	if err != nil {
 		sup.Close(time.Second)
 		return nil, err
@@ -131,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	m := metrics.New()
 	srv := server.New(server.Options{
-		Config: cfg, Keys: keys, Backends: backends, Logger: log,
+		Config: cfg, Keys: keys, Backends: &backends.Backends, Logger: log,
 		Idents: idents, Keyer: keyer,
 		Recorders: []server.Recorder{chainRecorder{auditLog, log}, m, exporter},
 		Metrics:   m.Handler(),
@@ -154,7 +155,7 @@ func New(cfg Config) (*Client, error) {
 				}
 			}},
 			server.ControlFunc{Key: "process_hardening", Fn: func() any { return hardeningState(hardened) }},
-			server.ControlFunc{Key: "engine", Fn: func() any { return server.EngineAudit(sup, backends) }},
+			server.ControlFunc{Key: "engine", Fn: func() any { return backendset.EngineAudit(sup, backends) }},
 			server.ControlFunc{Key: "sinks", Fn: func() any {
 				return map[string]any{"audit_file": cfg.Audit.File, "metrics": "/metrics", "otel": exporter.Stats(), "measured_at": time.Now().UTC()}
 			}},
