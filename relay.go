@@ -29,6 +29,7 @@ import (
 	"github.com/inference-relay/relay/internal/audit/metrics"
 	"github.com/inference-relay/relay/internal/audit/otel"
 	"github.com/inference-relay/relay/internal/auth"
+	"github.com/inference-relay/relay/internal/backends"
 	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/egress"
@@ -56,25 +57,37 @@ func LoadConfig(path string) (Config, error) { return config.Load(path) }
 // Client is a running relay: in-process calls, its HTTP handler, and
 // Serve.
 type Client struct {
-	cfg      Config
-	keys     *auth.Store
-	srv      *server.Server
-	log      *slog.Logger
-	chain    *chain.Log
-	keyring  *audit.Keyring
-	otel     *otel.Exporter
-	sessions *session.Store
-	sup      *sandbox.Supervisor
-	stop     context.CancelFunc
-	// summaries is closed when the refusal-summary goroutine has written
-	// its last summary.
-	summaries chan struct{}
-	hardened  *memlock.Report
+	cfg  Config
+	keys *auth.Store
+	srv  *server.Server
+	log  *slog.Logger
+	// undo releases everything New built, in reverse order (Close).
+	undo cleanup
 }
 
+// newStepHook, when a test sets it, is called after each step of New that
+// built something, with the step's name; an error it returns fails New
+// there. Nil outside tests.
+var newStepHook func(step string) error
+
 // New validates cfg (filling defaults), opens the key store in the state
-// directory, detects local engines and builds the backends.
-func New(cfg Config) (*Client, error) {
+// directory, detects local engines and builds the backends. When a step
+// fails, everything the steps before it built is released before New
+// returns: the engine child, the audit keys and file, the OTLP exporter,
+// the session store, the goroutines and the HTTP client's connections.
+func New(cfg Config) (_ *Client, err error) {
+	var undo cleanup
+	defer func() {
+		if err != nil {
+			_ = undo.run() // the step's error is the one to report
+		}
+	}()
+	step := func(name string) error {
+		if newStepHook != nil {
+			return newStepHook(name)
+		}
+		return nil
+	}
 	cfg.Defaults()
 	var hardened *memlock.Report
 	if cfg.HardenProcess {
@@ -93,31 +106,49 @@ func New(cfg Config) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	client := egress.New(nil).HTTPClient()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	undo.pushFunc(client.CloseIdleConnections) // probes and model listings keep connections
 	sup := sandbox.NewSupervisor()
-	backends, err := server.BuildBackends(ctx, cfg, server.BuildOptions{Client: client, Supervisor: sup, Progress: os.Stderr})
-	if err != nil {
-		sup.Close(time.Second)
+	undo.pushFunc(func() { sup.Close(2 * time.Second) })
+	if err := step("supervisor"); err != nil {
 		return nil, err
 	}
-	for _, b := range backends.Infos {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	built, err := backends.Build(ctx, cfg, backends.Options{Client: client, Supervisor: sup, Progress: os.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	undo.pushFunc(built.Close) // the engine child, before the supervisor's last word
+	if err := step("backends"); err != nil {
+		return nil, err
+	}
+	for _, b := range built.Infos {
 		if b.Problem != "" {
 			log.Warn("backend problem", "backend", b.Name, "reason", "see relay doctor or GET /audit")
 		}
 	}
 	keyring, keyer, auditLog, err := openAudit(cfg, log)
 	if err != nil {
-		sup.Close(time.Second)
+		return nil, err
+	}
+	undo.push(keyring.Close) // zeroes the keys, after the chain's last record
+	undo.push(auditLog.Close)
+	if err := step("audit"); err != nil {
 		return nil, err
 	}
 	idents := &audit.Registry{}
-	_ = idents.Add(backends.Names(cfg)...) // invalid names simply stay "unknown"
+	_ = idents.Add(built.Names(cfg)...) // invalid names simply stay "unknown"
 	exporter, err := otel.New(otel.Config{Endpoint: cfg.Audit.OTLPEndpoint, Client: client})
 	if err != nil {
-		auditLog.Close()
-		keyring.Close()
 		return nil, fmt.Errorf("audit.otlp_endpoint: %w", err)
+	}
+	undo.push(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return exporter.Close(ctx)
+	})
+	if err := step("otlp"); err != nil {
+		return nil, err
 	}
 	sessions, err := session.New(session.Limits{
 		MaxSessions: cfg.Sessions.MaxSessions, MaxBytesPerSession: cfg.Sessions.MaxBytesPerSession,
@@ -125,13 +156,15 @@ func New(cfg Config) (*Client, error) {
 		MaxSessionsPerOwner: cfg.Sessions.MaxSessionsPerKey, MaxBytesPerOwner: cfg.Sessions.MaxBytesPerKey,
 	}, nil, nil)
 	if err != nil {
-		auditLog.Close()
-		keyring.Close()
 		return nil, fmt.Errorf("session store: %w", err)
+	}
+	undo.pushFunc(func() { sessions.Close() })
+	if err := step("sessions"); err != nil {
+		return nil, err
 	}
 	m := metrics.New()
 	srv := server.New(server.Options{
-		Config: cfg, Keys: keys, Backends: backends, Logger: log,
+		Config: cfg, Keys: keys, Backends: &built.Backends, Logger: log,
 		Idents: idents, Keyer: keyer,
 		Recorders:  []server.Recorder{chainRecorder{auditLog, log}, m, exporter},
 		Metrics:    m.Handler(),
@@ -155,20 +188,34 @@ func New(cfg Config) (*Client, error) {
 				}
 			}},
 			server.ControlFunc{Key: "process_hardening", Fn: func() any { return hardeningState(hardened) }},
-			server.ControlFunc{Key: "engine", Fn: func() any { return server.EngineAudit(sup, backends) }},
+			server.ControlFunc{Key: "engine", Fn: func() any { return backends.EngineAudit(sup, built) }},
 			server.ControlFunc{Key: "sinks", Fn: func() any {
 				return map[string]any{"audit_file": cfg.Audit.File, "metrics": "/metrics", "otel": exporter.Stats(), "measured_at": time.Now().UTC()}
 			}},
 		},
 	})
-	ctx, stop := context.WithCancel(context.Background())
-	go runReaper(ctx, srv)
-	summaries := make(chan struct{})
+	// Sessions are wiped (and their wipes recorded) before the store and
+	// the chain close.
+	undo.pushFunc(func() { srv.WipeSessions(session.ReasonShutdown) })
+	runCtx, stop := context.WithCancel(context.Background())
+	reaped, summaries := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(reaped)
+		runReaper(runCtx, srv)
+	}()
 	go func() {
 		defer close(summaries)
-		srv.RunRefusalSummaries(ctx, cfg.Audit.SummaryInterval.Duration)
+		srv.RunRefusalSummaries(runCtx, cfg.Audit.SummaryInterval.Duration)
 	}()
-	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, chain: auditLog, keyring: keyring, otel: exporter, sessions: sessions, sup: sup, stop: stop, summaries: summaries, hardened: hardened}, nil
+	undo.pushFunc(func() {
+		stop()
+		<-reaped
+		<-summaries // the last refusal summary is written before the chain closes
+	})
+	if err := step("server"); err != nil {
+		return nil, err
+	}
+	return &Client{cfg: cfg, keys: keys, srv: srv, log: log, undo: undo}, nil
 }
 
 // openAudit loads the keys from the key directory into locked memory and
@@ -280,20 +327,12 @@ func (c chainRecorder) RecordRefusals(r audit.Refusals) {
 	}
 }
 
-// Close flushes and closes the audit trail. The Client must not be used
-// after.
+// Close stops the relay's goroutines, wipes every session, stops the
+// engine child and flushes and closes the audit trail: it releases
+// everything New built, in reverse order. The Client must not be used
+// after; a second Close does nothing.
 func (c *Client) Close() error {
-	c.stop()
-	<-c.summaries // the last refusal summary is written before the chain closes
-	c.srv.WipeSessions(session.ReasonShutdown)
-	c.sessions.Close()
-	c.srv.CloseBackends()
-	c.sup.Close(2 * time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := errors.Join(c.otel.Close(ctx), c.chain.Close())
-	c.keyring.Close() // zeroes the keys
-	return err
+	return c.undo.run()
 }
 
 // Handler is the relay's HTTP API (OpenAI and Anthropic routes, with every

@@ -19,6 +19,7 @@ import (
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/egress"
 	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/enginetest"
 	"github.com/inference-relay/relay/internal/gguf"
 )
 
@@ -50,24 +51,6 @@ var shapes = []modelShape{
 	{"small", gguf.TinyOptions{Embedding: 512, Layers: 8, Heads: 8, FeedForward: 1536}},
 }
 
-// libDir returns the llama.cpp library directory, or skips when the
-// libraries are not installed (fails under CI, which installs them).
-func libDir(tb testing.TB) string {
-	tb.Helper()
-	lib := os.Getenv("RELAY_LLAMA_LIBS")
-	if lib == "" {
-		lib = engine.LibDir(config.DefaultStateDir(), false)
-	}
-	if _, err := os.Stat(filepath.Join(lib, engine.Manifest)); err != nil {
-		msg := fmt.Sprintf("llama.cpp libraries not installed in %s: run scripts/setup-llama (or set RELAY_LLAMA_LIBS)", lib)
-		if os.Getenv("CI") != "" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	return lib
-}
-
 // fixtures are the relay and direct paths of every shape, built once per
 // process and closed by TestMain.
 //
@@ -96,7 +79,7 @@ func closeFixtures() {
 // pairOf returns the warmed-up paths for shape s.
 func pairOf(b *testing.B, s modelShape) pair {
 	b.Helper()
-	lib := libDir(b)
+	lib := enginetest.LibDir(b)
 	fixtures.once.Do(func() { fixtures.pairs, fixtures.err = buildFixtures(lib) })
 	if fixtures.err != nil {
 		b.Fatal(fixtures.err)

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/inference-relay/relay/internal/config"
-	"github.com/inference-relay/relay/internal/engine"
 	"github.com/inference-relay/relay/internal/engine/child"
+	"github.com/inference-relay/relay/internal/engine/llamalibs"
 	"github.com/inference-relay/relay/internal/gguf"
 )
 
@@ -69,7 +69,7 @@ then run 'relay serve' and, with a key from 'relay keys create':
   curl http://127.0.0.1:%d/v1/chat/completions \
     -H "Authorization: Bearer $RELAY_KEY" -H 'Content-Type: application/json' \
     -d '{"model":"demo-random-weights","max_tokens":16,"messages":[{"role":"user","content":"hello"}]}'
-`, engine.LibDir(*stateDir, false), path, config.DefaultPort)
+`, llamalibs.Dir(*stateDir, false), path, config.DefaultPort)
 	return nil
 }
 

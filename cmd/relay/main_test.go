@@ -12,7 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/inference-relay/relay/internal/config"
-	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/llamalibs"
 	"github.com/inference-relay/relay/internal/sandbox"
 	sopenai "github.com/inference-relay/relay/internal/standin/openai"
 )
@@ -123,9 +123,9 @@ func TestCLI(t *testing.T) {
 func llamaLibs() (string, bool) {
 	libs := os.Getenv("RELAY_LLAMA_LIBS")
 	if libs == "" {
-		libs = engine.LibDir(config.DefaultStateDir(), false)
+		libs = llamalibs.Dir(config.DefaultStateDir(), false)
 	}
-	_, err := os.Stat(filepath.Join(libs, engine.Manifest))
+	_, err := os.Stat(filepath.Join(libs, llamalibs.Manifest))
 	return libs, err == nil
 }
 

@@ -8,8 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inference-relay/relay/internal/backends"
 	"github.com/inference-relay/relay/internal/egress"
-	"github.com/inference-relay/relay/internal/server"
 )
 
 func cmdModels(args []string, stdout, stderr io.Writer) error {
@@ -49,7 +49,7 @@ func cmdModels(args []string, stdout, stderr io.Writer) error {
 	// beside a running server.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := server.BuildBackends(ctx, cfg, server.BuildOptions{Client: egress.New(nil).HTTPClient()})
+	b, err := backends.Build(ctx, cfg, backends.Options{Client: egress.New(nil).HTTPClient()})
 	if err != nil {
 		return err
 	}

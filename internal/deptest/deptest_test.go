@@ -4,9 +4,11 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,17 +17,49 @@ import (
 
 const module = "github.com/inference-relay/relay"
 
-// pkgs maps a package's path relative to the module root ("" for the root)
-// to its direct imports of project packages (also relative), from non-test
-// files only.
-func pkgs(t *testing.T) (map[string][]string, map[string][]string) {
+// graph is the project's packages as their files' imports show them,
+// keyed by path relative to the module root ("" for the root).
+type graph struct {
+	// imports are each package's direct imports of project packages,
+	// from non-test files only.
+	imports map[string][]string
+	// files are each package's non-test files.
+	files map[string][]string
+	// external are the third-party import paths of each package's
+	// non-test files; testExternal, of its test files.
+	external, testExternal map[string]map[string]bool
+}
+
+func (g *graph) clone() *graph {
+	c := &graph{imports: map[string][]string{}, files: g.files, external: map[string]map[string]bool{}, testExternal: map[string]map[string]bool{}}
+	for k, v := range g.imports {
+		c.imports[k] = slices.Clone(v)
+	}
+	for k, v := range g.external {
+		c.external[k] = maps.Clone(v)
+	}
+	for k, v := range g.testExternal {
+		c.testExternal[k] = maps.Clone(v)
+	}
+	return c
+}
+
+// thirdPartyPath reports whether an import path is outside the standard
+// library and the project: its first element names a host.
+func thirdPartyPath(p string) bool {
+	first, _, _ := strings.Cut(p, "/")
+	return strings.Contains(first, ".") && p != module && !strings.HasPrefix(p, module+"/")
+}
+
+// walk parses every Go file's imports (build tags ignored: every file
+// counts, whatever platform it is for).
+func walk(t *testing.T) *graph {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	imports := map[string][]string{}
-	files := map[string][]string{}
+	g := &graph{imports: map[string][]string{}, files: map[string][]string{}, external: map[string]map[string]bool{}, testExternal: map[string]map[string]bool{}}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -37,9 +71,10 @@ func pkgs(t *testing.T) (map[string][]string, map[string][]string) {
 			}
 			return nil
 		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+		if !strings.HasSuffix(path, ".go") {
 			return nil
 		}
+		test := strings.HasSuffix(path, "_test.go")
 		rel, _ := filepath.Rel(root, filepath.Dir(path))
 		if rel == "." {
 			rel = ""
@@ -49,16 +84,28 @@ func pkgs(t *testing.T) (map[string][]string, map[string][]string) {
 		if err != nil {
 			return err
 		}
-		files[rel] = append(files[rel], path)
-		if _, ok := imports[rel]; !ok {
-			imports[rel] = nil
+		ext := g.external
+		if test {
+			ext = g.testExternal
+		} else {
+			g.files[rel] = append(g.files[rel], path)
+			if _, ok := g.imports[rel]; !ok {
+				g.imports[rel] = nil
+			}
 		}
 		for _, is := range f.Imports {
 			p, _ := strconv.Unquote(is.Path.Value)
-			if p == module {
-				imports[rel] = append(imports[rel], "")
-			} else if strings.HasPrefix(p, module+"/") {
-				imports[rel] = append(imports[rel], strings.TrimPrefix(p, module+"/"))
+			switch {
+			case thirdPartyPath(p):
+				if ext[rel] == nil {
+					ext[rel] = map[string]bool{}
+				}
+				ext[rel][p] = true
+			case test:
+			case p == module:
+				g.imports[rel] = append(g.imports[rel], "")
+			case strings.HasPrefix(p, module+"/"):
+				g.imports[rel] = append(g.imports[rel], strings.TrimPrefix(p, module+"/"))
 			}
 		}
 		return nil
@@ -66,7 +113,16 @@ func pkgs(t *testing.T) (map[string][]string, map[string][]string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return imports, files
+	return g
+}
+
+// pkgs maps a package's path relative to the module root ("" for the root)
+// to its direct imports of project packages (also relative), from non-test
+// files only, and to its non-test files.
+func pkgs(t *testing.T) (map[string][]string, map[string][]string) {
+	t.Helper()
+	g := walk(t)
+	return g.imports, g.files
 }
 
 // closure returns every project package pkg depends on, directly or not.
@@ -153,6 +209,23 @@ func TestProvidersDoNotImportRouteOrServer(t *testing.T) {
 	}
 }
 
+// TestServerOnlyServes keeps the HTTP front to serving: what it routes to
+// is built by internal/backends and handed over as a server.Backends, so
+// the front links no provider, detector, weight check, sandbox or engine.
+func TestServerOnlyServes(t *testing.T) {
+	imports, _ := pkgs(t)
+	for pkg := range imports {
+		if !under(pkg, "internal/server") {
+			continue
+		}
+		for d := range closure(imports, pkg) {
+			if under(d, "internal/backends", "internal/detect", "internal/weights", "internal/sandbox", "internal/engine", "internal/provider/anthropic", "internal/provider/openai", "internal/provider/engine") {
+				t.Errorf("%s depends on %s: the HTTP front only serves what internal/backends built", pkg, d)
+			}
+		}
+	}
+}
+
 func TestNothingImportsCmd(t *testing.T) {
 	imports, _ := pkgs(t)
 	for pkg, deps := range imports {
@@ -203,5 +276,8 @@ func TestRulesCanFail(t *testing.T) {
 	}
 	if !closure(imports, "internal/server")["internal/content"] {
 		t.Error("closure misses server -> content")
+	}
+	if !closure(imports, "internal/backends")["internal/sandbox"] {
+		t.Error("closure misses backends -> sandbox, which TestServerOnlyServes forbids the server")
 	}
 }

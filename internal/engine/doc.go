@@ -3,14 +3,17 @@
 //
 // What it promises:
 //
-//   - The shared libraries are checked before they are loaded: [Load] (and
-//     [VerifyLibs]) copies each library listed in the directory's SHA256SUMS
-//     into a sealed memfd, hashes the sealed copy, and has the dynamic
-//     loader map that very copy through /proc/self/fd, so no file can be
-//     swapped between the check and the load. The manifest itself must be
-//     the one this build was made for ([Release]): the binding's struct
-//     layouts are those of one llama.cpp release, so other libraries would
-//     not just be untrusted but unsafe to call.
+//   - The shared libraries are checked before they are loaded: [Load]
+//     (through [llamalibs.Open]) copies each library listed in the
+//     directory's SHA256SUMS into a sealed memfd, hashes the sealed copy,
+//     and has the dynamic loader map that very copy through /proc/self/fd,
+//     so no file can be swapped between the check and the load. The
+//     manifest itself must be the one this build was made for
+//     ([llamalibs.Release]): the binding's struct layouts are those of one
+//     llama.cpp release, so other libraries would not just be untrusted but
+//     unsafe to call. Finding and verifying the libraries lives in
+//     llamalibs, which links no binding: only the engine child, which runs
+//     this package, links llama.cpp.
 //   - [Session.Generate] applies the model's chat template with llama.cpp,
 //     tokenizes the template's text with special tokens recognised but the
 //     user's content without (content cannot forge control tokens such as

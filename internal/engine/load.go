@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/hybridgroup/yzma/pkg/llama"
+
+	"github.com/inference-relay/relay/internal/engine/llamalibs"
 )
 
 // The libraries are loaded once per process and never unloaded: llama.cpp
@@ -18,7 +20,7 @@ var loaded struct {
 	done bool
 }
 
-// Load verifies the libraries in libDir (see [VerifyLibs]) and loads the
+// Load verifies the libraries in libDir (see [llamalibs.Verify]) and loads the
 // very copies it verified. It loads once per process: later calls with the
 // same directory return the first call's result, and a call naming another
 // directory is refused.
@@ -54,12 +56,12 @@ func load(dir string) error {
 	if _, err := os.Stat("/proc/self/fd"); err != nil {
 		return refuse("/proc/self/fd is needed to load the verified copies: %v", err)
 	}
-	set, err := openLibs(dir)
+	set, err := llamalibs.Open(dir)
 	if err != nil {
 		return err
 	}
 	// Once loaded, the mappings keep the memory files alive.
-	defer set.close()
+	defer set.Close()
 
 	// yzma opens <dir>/lib<name>.so by path and ggml scans a directory for
 	// its backends, so both get a private directory whose entries are
@@ -74,13 +76,13 @@ func load(dir string) error {
 	link := func(name string, f *os.File) error {
 		return os.Symlink("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), filepath.Join(links, name))
 	}
-	for name, f := range set.files {
+	for name, f := range set.Files {
 		if err := link(name, f); err != nil {
 			return refuse("%v", err)
 		}
 	}
-	for alias, name := range set.aliases {
-		if err := link(alias, set.files[name]); err != nil {
+	for alias, name := range set.Aliases {
+		if err := link(alias, set.Files[name]); err != nil {
 			return refuse("%v", err)
 		}
 	}

@@ -7,26 +7,14 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/engine/enginetest"
 	"github.com/inference-relay/relay/internal/gguf"
 )
 
-// The tests that run llama.cpp need the libraries scripts/setup-llama
-// installs. Without them they skip, except under CI (CI set), which runs
-// the script first and where they fail instead. RELAY_LLAMA_LIBS overrides
-// where to look.
-func testLibDir() string {
-	if d := os.Getenv("RELAY_LLAMA_LIBS"); d != "" {
-		return d
-	}
-	return LibDir(config.DefaultStateDir(), false)
-}
-
 var engine struct {
 	once    sync.Once
-	skip    string // why the engine tests cannot run here
-	err     error  // the libraries are there but failed to load: a failure
+	err     error // the libraries are there but failed to load: a failure
 	tmp     string
 	models  map[string]*Model
 	modelMu sync.Mutex
@@ -40,27 +28,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// needEngine loads the libraries once, or skips (not installed) or fails
-// (installed but refused).
+// needEngine loads the libraries once, or skips (not installed; a failure
+// under CI, see enginetest.LibDir) or fails (installed but refused).
 func needEngine(t testing.TB) {
 	t.Helper()
+	dir := enginetest.LibDir(t)
 	engine.once.Do(func() {
-		dir := testLibDir()
-		if _, err := os.Stat(filepath.Join(dir, Manifest)); err != nil {
-			engine.skip = fmt.Sprintf("llama.cpp libraries not installed in %s: run scripts/setup-llama (or set RELAY_LLAMA_LIBS)", dir)
-			return
-		}
 		engine.err = Load(dir)
 		engine.models = map[string]*Model{}
 	})
-	if engine.skip != "" {
-		// CI installs the libraries first; a skip there would hide the
-		// engine's tests, so it is a failure.
-		if os.Getenv("CI") != "" {
-			t.Fatal(engine.skip)
-		}
-		t.Skip(engine.skip)
-	}
 	if engine.err != nil {
 		t.Fatalf("Load: %v", engine.err)
 	}

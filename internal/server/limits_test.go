@@ -17,6 +17,7 @@ import (
 
 	"github.com/inference-relay/relay/internal/audit"
 	"github.com/inference-relay/relay/internal/auth"
+	"github.com/inference-relay/relay/internal/backends"
 	"github.com/inference-relay/relay/internal/config"
 	"github.com/inference-relay/relay/internal/server"
 	sopenai "github.com/inference-relay/relay/internal/standin/openai"
@@ -56,11 +57,11 @@ func startRelay(t *testing.T, lim server.ConnLimits, recs ...server.Recorder) *t
 	cfg.Defaults()
 	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
 	defer cancel()
-	b, err := server.BuildBackends(ctx, cfg, server.BuildOptions{Client: up.Client()})
+	b, err := backends.Build(ctx, cfg, backends.Options{Client: up.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := server.New(server.Options{Config: cfg, Keys: keys, Backends: b, Recorders: recs})
+	srv := server.New(server.Options{Config: cfg, Keys: keys, Backends: &b.Backends, Recorders: recs})
 	if lim.Refused == nil {
 		lim.Refused = srv.CountRefusal
 	}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package engine
+package llamalibs
 
 import (
 	"errors"
@@ -16,5 +16,3 @@ func openNoFollow(path string) (*os.File, error) { return os.Open(path) }
 func sealedCopy(path, name string, want [32]byte) (*os.File, error) {
 	return nil, refuse("%v", errPlatform)
 }
-
-func preload(string) error { return refuse("%v", errPlatform) }

@@ -1,4 +1,4 @@
-package engine
+package llamalibs
 
 // Release is the version of the npm packages @node-llama-cpp/linux-x64 and
 // @node-llama-cpp/linux-x64-cuda whose libraries this build loads; they

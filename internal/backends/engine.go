@@ -1,4 +1,4 @@
-package server
+package backends
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/inference-relay/relay/internal/config"
-	"github.com/inference-relay/relay/internal/engine"
+	"github.com/inference-relay/relay/internal/engine/llamalibs"
 	"github.com/inference-relay/relay/internal/measure"
 	pengine "github.com/inference-relay/relay/internal/provider/engine"
 	"github.com/inference-relay/relay/internal/route"
@@ -34,7 +34,7 @@ type ModelState struct {
 // the sandboxed engine child for those that verified. Nothing to serve is
 // not an error; a refused library or weight file is reported in the
 // returned info, and the relay serves its other backends.
-func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (*pengine.Provider, *BackendInfo, []ModelState) {
+func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (*pengine.Provider, *Info, []ModelState) {
 	if c.Engine.Disabled || c.EngineBinary == "" || sup == nil {
 		return nil, nil, nil
 	}
@@ -43,7 +43,7 @@ func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (
 		wc.Models = append(wc.Models, weights.ModelConfig{Name: m.Name, Path: m.Path, SHA256: m.SHA256})
 	}
 	found, derr := weights.Discover(wc)
-	info := &BackendInfo{Name: EngineBackend, Kind: "embedded", BaseURL: "socketpair://engine"}
+	info := &Info{Name: EngineBackend, Kind: "embedded", BaseURL: "socketpair://engine"}
 	if len(found) == 0 {
 		if derr != nil {
 			info.Problem = "no usable model: " + derr.Error()
@@ -69,7 +69,7 @@ func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (
 	}
 	libDir := c.Engine.LibDir
 	if libDir == "" {
-		libDir = engine.LibDir(c.StateDir, false)
+		libDir = llamalibs.Dir(c.StateDir, false)
 	}
 	p, err := pengine.New(pengine.Config{
 		Binary: c.EngineBinary, LibDir: libDir, Models: ok,
@@ -81,7 +81,7 @@ func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (
 		}
 		info.Problem = "the engine did not start: " + err.Error()
 		if errors.Is(err, pengine.ErrLibraries) {
-			info.Problem += " (install the libraries with scripts/setup-llama)"
+			info.Problem += " (install the libraries with " + llamalibs.SetupScript + ")"
 		}
 		return nil, info, states
 	}
@@ -95,7 +95,7 @@ func buildEngine(c config.Config, sup *sandbox.Supervisor, progress io.Writer) (
 }
 
 // engineRoute is the routing entry of a started engine.
-func engineRoute(info *BackendInfo) route.Backend {
+func engineRoute(info *Info) route.Backend {
 	return route.Backend{Name: EngineBackend, Models: info.Models}
 }
 
@@ -122,7 +122,7 @@ type EngineChild struct {
 // each child's confinement read back from the kernel, the engine child's
 // own report of its Landlock self-test, the relay's own protections that
 // keep a child from reaching into it, and the start-time weight checks.
-func EngineAudit(sup *sandbox.Supervisor, b *Backends) map[string]any {
+func EngineAudit(sup *sandbox.Supervisor, b *Set) map[string]any {
 	var rep *sandbox.Report
 	enginePid := 0
 	if b != nil {
