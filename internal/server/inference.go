@@ -99,7 +99,7 @@ func (s *Server) inference(f front) http.Handler {
 			fail(perr)
 			return
 		}
-		req, params, err := f.decode(body)
+		req, params, err := f.decode(body, s.unknownFields(f))
 		clear(body)
 		if err != nil {
 			o.fail(logic.ErrInvalidRequest, http.StatusBadRequest)
@@ -254,7 +254,7 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 		f.writeError(w, perr.HTTPStatus(), perr.Class, perr.Detail.Bytes())
 		return
 	}
-	req, params, err := anthropic.DecodeCountTokens(body)
+	req, params, err := anthropic.DecodeCountTokensReporting(body, s.unknownFields(f))
 	clear(body)
 	if err != nil {
 		f.writeError(w, http.StatusBadRequest, logic.ErrInvalidRequest, []byte(err.Error()))

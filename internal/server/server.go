@@ -94,6 +94,7 @@ func New(o Options) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc(HelloPath, s.hello)
 	mux.Handle("/v1/chat/completions", s.inference(openaiFront{}))
 	mux.Handle("/v1/messages", s.inference(anthropicFront{}))
 	mux.HandleFunc("/v1/messages/count_tokens", s.countTokens)
@@ -205,7 +206,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if r.URL.Path != "/healthz" {
+		if !noKeyPath(r.URL.Path) {
 			keyID, ok := s.authorized(r)
 			if !ok {
 				s.deny(sw, r, logic.ErrAuthentication, "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'; create one with 'relay keys create'", audit.RefusedAuth)
@@ -269,7 +270,7 @@ func method(m string) string {
 // client-chosen paths.
 func template(p string) string {
 	switch p {
-	case "/healthz", "/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/session/end", "/audit", "/metrics":
+	case "/healthz", HelloPath, "/v1/chat/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/models", "/v1/session/end", "/audit", "/metrics":
 		return p
 	}
 	return "other"
