@@ -12,9 +12,9 @@ import (
 type reply struct {
 	reasoning string   // streamed as reasoning_content before the text (model "reasoner")
 	chunks    []string // text pieces, one word each, streamed one per chunk
-	tool   *toolReply
-	finish string
-	prompt int // prompt_tokens
+	tool      *toolReply
+	finish    string
+	prompt    int // prompt_tokens
 }
 
 type toolReply struct {

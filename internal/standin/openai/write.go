@@ -33,9 +33,9 @@ type (
 		Role             string          `json:"role,omitempty"`
 		ReasoningContent string          `json:"reasoning_content,omitempty"`
 		Content          json.RawMessage `json:"content,omitempty"`
-		ToolCalls   []toolCallOut   `json:"tool_calls,omitempty"`
-		Refusal     json.RawMessage `json:"refusal,omitempty"`
-		Annotations json.RawMessage `json:"annotations,omitempty"`
+		ToolCalls        []toolCallOut   `json:"tool_calls,omitempty"`
+		Refusal          json.RawMessage `json:"refusal,omitempty"`
+		Annotations      json.RawMessage `json:"annotations,omitempty"`
 	}
 	toolCallOut struct {
 		Index    *int        `json:"index,omitempty"`
