@@ -6,6 +6,11 @@
 // redaction marker. Only the wire codecs read the bytes (through
 // [Text.Bytes]) to put them on the wire. Wipe zeroes the bytes in place.
 //
+// A model's reasoning travels apart from its answer, as [DeltaThinking]
+// deltas and [PartThinking] parts, so that no front ever shows it as
+// ordinary text. Mid-conversation system instructions travel as
+// [RoleSystem] messages, in their place.
+//
 // This package is a leaf: it imports nothing from the project, and the
 // packages that route, account or audit (logic, route, audit) may not import
 // it. An import-rule test enforces both.

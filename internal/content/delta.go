@@ -18,6 +18,12 @@ const (
 	// tool-call block at Index.
 	DeltaToolArgs
 	// DeltaThinking appends reasoning Text to the thinking block at Index.
+	// Every backend reports a model's reasoning this way and never as
+	// DeltaText: an OpenAI-compatible engine's reasoning_content,
+	// reasoning or thinking field, the Anthropic API's thinking blocks,
+	// the embedded engine's <think> spans. The fronts decide what the
+	// client sees: Anthropic clients get thinking blocks only when their
+	// request asked for thinking, OpenAI clients get reasoning_content.
 	DeltaThinking
 	// DeltaSignature carries the signature (Text) of the thinking block at
 	// Index.

@@ -13,6 +13,15 @@ type Role uint8
 const (
 	RoleUser Role = iota + 1
 	RoleAssistant
+	// RoleSystem is an instruction in the middle of the conversation (an
+	// Anthropic "system" message inside messages, an OpenAI system or
+	// developer message after the first turn). Its parts are PartText
+	// only. The system prompt before the conversation travels in
+	// Request.System instead. Backends that can place a system message
+	// in order do so; one that cannot (the Anthropic API takes system
+	// text only at the top) appends its text to the system prompt, see
+	// [Request.SystemTexts].
+	RoleSystem
 )
 
 // PartKind says which fields of a [Part] are in use.
@@ -87,6 +96,26 @@ type Request struct {
 	Tools      []Tool
 	ToolChoice ToolChoice
 	Stop       []Text
+}
+
+// SystemTexts returns r.System followed by the text of every RoleSystem
+// message in the conversation, in order, without changing r: for a backend
+// that takes system text only ahead of the conversation. The position of
+// each mid-conversation instruction is lost; its text and the order among
+// instructions are kept. The returned Texts share r's bytes.
+func (r *Request) SystemTexts() []Text {
+	out := append([]Text(nil), r.System...)
+	for _, m := range r.Messages {
+		if m.Role != RoleSystem {
+			continue
+		}
+		for _, p := range m.Parts {
+			if p.Kind == PartText {
+				out = append(out, p.Text)
+			}
+		}
+	}
+	return out
 }
 
 // Size is the number of content bytes in r, used for estimates and limits.

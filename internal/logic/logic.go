@@ -26,6 +26,34 @@ type Params struct {
 	// IncludeUsage is the OpenAI front's stream_options.include_usage: send
 	// usage as a separate final chunk instead of on the finishing chunk.
 	IncludeUsage bool
+	// Thinking is what the client asked of the model's reasoning (the
+	// Anthropic front's thinking parameter; the zero value elsewhere).
+	Thinking Thinking
+}
+
+// ThinkingMode is the kind of reasoning a client asked for.
+type ThinkingMode uint8
+
+const (
+	ThinkingUnset    ThinkingMode = iota // the client said nothing
+	ThinkingDisabled                     // {"type":"disabled"}
+	ThinkingEnabled                      // {"type":"enabled","budget_tokens":n}
+	ThinkingAdaptive                     // {"type":"adaptive"}: the model decides
+)
+
+// Thinking is a client's request about reasoning.
+type Thinking struct {
+	Mode ThinkingMode
+	// Budget is the token budget of ThinkingEnabled, else 0.
+	Budget int
+	// Omit is display "omitted": reasoning asked for, its text not shown.
+	Omit bool
+}
+
+// Shown reports whether the model's reasoning text is to reach a client
+// that speaks an API with a thinking switch (Anthropic's).
+func (t Thinking) Shown() bool {
+	return (t.Mode == ThinkingEnabled || t.Mode == ThinkingAdaptive) && !t.Omit
 }
 
 // Bounds on the numeric parameters that every backend can take. The

@@ -13,7 +13,11 @@ import (
 // front is one client-facing API: how its requests decode and how its
 // replies and errors are written.
 type front interface {
-	decode(body []byte) (*content.Request, logic.Params, error)
+	// name labels the front in metrics: "openai" or "anthropic".
+	name() string
+	// decode parses a request; unknown (may be nil) is told the name of
+	// each top-level field the decoder dropped.
+	decode(body []byte, unknown func(string)) (*content.Request, logic.Params, error)
 	writeError(w http.ResponseWriter, status int, class logic.ErrorClass, msg []byte)
 	newID() string
 	respond(w http.ResponseWriter, id string, p logic.Params, r *content.Request, msg content.Message, st logic.Status) error
@@ -31,8 +35,10 @@ type frontStream interface {
 
 type openaiFront struct{}
 
-func (openaiFront) decode(body []byte) (*content.Request, logic.Params, error) {
-	return openai.DecodeRequest(body)
+func (openaiFront) name() string { return "openai" }
+
+func (openaiFront) decode(body []byte, unknown func(string)) (*content.Request, logic.Params, error) {
+	return openai.DecodeRequestReporting(body, unknown)
 }
 
 func (openaiFront) writeError(w http.ResponseWriter, status int, class logic.ErrorClass, msg []byte) {
@@ -64,8 +70,10 @@ func (o openaiStream) Fail(c logic.ErrorClass, msg []byte) error        { return
 
 type anthropicFront struct{}
 
-func (anthropicFront) decode(body []byte) (*content.Request, logic.Params, error) {
-	return anthropic.DecodeRequest(body)
+func (anthropicFront) name() string { return "anthropic" }
+
+func (anthropicFront) decode(body []byte, unknown func(string)) (*content.Request, logic.Params, error) {
+	return anthropic.DecodeRequestReporting(body, unknown)
 }
 
 func (anthropicFront) writeError(w http.ResponseWriter, status int, class logic.ErrorClass, msg []byte) {
@@ -75,6 +83,9 @@ func (anthropicFront) writeError(w http.ResponseWriter, status int, class logic.
 func (anthropicFront) newID() string { return "msg_" + randomHex(12) }
 
 func (anthropicFront) respond(w http.ResponseWriter, id string, p logic.Params, r *content.Request, msg content.Message, st logic.Status) error {
+	if !p.Thinking.Shown() {
+		msg = withoutThinking(msg)
+	}
 	b, err := anthropic.EncodeResponse(id, p.Model, msg, st, stopSequence(r, st))
 	if err != nil {
 		return err
@@ -88,16 +99,38 @@ func (anthropicFront) stream(w http.ResponseWriter, id string, p logic.Params, s
 	// message_start carries the input tokens the backend reported so far;
 	// a failed write shows up again on the first Delta.
 	_ = sw.Start(st)
-	return anthropicStream{sw}
+	return anthropicStream{sw, p.Thinking.Shown()}
 }
 
-type anthropicStream struct{ s *anthropic.StreamWriter }
+// anthropicStream passes a backend's reasoning on as thinking blocks only
+// to a client whose request asked for thinking (logic.Thinking.Shown); to
+// any other it is dropped, never turned into text.
+type anthropicStream struct {
+	s        *anthropic.StreamWriter
+	thinking bool
+}
 
-func (a anthropicStream) Delta(d content.Delta) error { return a.s.Delta(d) }
+func (a anthropicStream) Delta(d content.Delta) error {
+	if !a.thinking && (d.Kind == content.DeltaThinking || d.Kind == content.DeltaSignature) {
+		return nil
+	}
+	return a.s.Delta(d)
+}
 func (a anthropicStream) Finish(st logic.Status, r *content.Request) error {
 	return a.s.Finish(st, stopSequence(r, st))
 }
 func (a anthropicStream) Fail(c logic.ErrorClass, msg []byte) error { return a.s.Fail(c, msg) }
+
+// withoutThinking returns msg without its thinking parts, sharing the rest.
+func withoutThinking(msg content.Message) content.Message {
+	parts := make([]content.Part, 0, len(msg.Parts))
+	for _, p := range msg.Parts {
+		if p.Kind != content.PartThinking {
+			parts = append(parts, p)
+		}
+	}
+	return content.Message{Role: msg.Role, Parts: parts}
+}
 
 // stopSequence returns the bytes of the stop sequence that ended the reply,
 // or nil.

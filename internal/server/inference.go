@@ -94,7 +94,7 @@ func (s *Server) inference(f front) http.Handler {
 			fail(perr)
 			return
 		}
-		req, params, err := f.decode(body)
+		req, params, err := f.decode(body, s.unknownFields(f))
 		clear(body)
 		if err != nil {
 			o.fail(logic.ErrInvalidRequest, http.StatusBadRequest)
@@ -242,7 +242,7 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 		fail(perr)
 		return
 	}
-	req, params, err := anthropic.DecodeCountTokens(body)
+	req, params, err := anthropic.DecodeCountTokensReporting(body, s.unknownFields(f))
 	clear(body)
 	if err != nil {
 		fail(&provider.Error{Class: logic.ErrInvalidRequest, Status: http.StatusBadRequest, Detail: content.FromString(err.Error())})

@@ -34,6 +34,7 @@ func (s *Server) routeTable(metrics http.Handler) []endpoint {
 	post, get := []string{http.MethodPost}, []string{http.MethodGet}
 	rt := []endpoint{
 		{path: "/healthz", handler: http.HandlerFunc(s.healthz)},
+		{path: HelloPath, handler: http.HandlerFunc(s.hello)}, // Claude Code's probe, keyless (compat.go)
 		{path: "/v1/chat/completions", methods: post, front: openaiFront{}, audited: true, listed: true, handler: s.inference(openaiFront{})},
 		{path: "/v1/messages", methods: post, front: anthropicFront{}, audited: true, listed: true, handler: s.inference(anthropicFront{})},
 		{path: "/v1/messages/count_tokens", methods: post, front: anthropicFront{}, audited: true, listed: true, handler: http.HandlerFunc(s.countTokens)},

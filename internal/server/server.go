@@ -197,7 +197,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if r.URL.Path != "/healthz" {
+		if !noKeyPath(r.URL.Path) {
 			keyID, ok := s.authorized(r)
 			if !ok {
 				s.deny(sw, r, logic.ErrAuthentication, "missing or invalid API key: send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'; create one with 'relay keys create'", audit.RefusedAuth)

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The strict-JSON toolkit every front's decoder uses, so that the same
@@ -177,4 +178,176 @@ func FirstByte(raw []byte) byte {
 func IsNull(raw []byte) bool {
 	raw = TrimSpace(raw)
 	return len(raw) == 0 || string(raw) == "null"
+}
+
+// Other is the name under which an unknown field whose key is not a
+// SafeName is reported.
+const Other = "other"
+
+// DecodeTop decodes a whole request body into v under the policy for new
+// top-level fields (docs/ARCHITECTURE.md, "Tomorrow's fields"): a field at
+// the top level of the object that v does not declare is dropped instead
+// of refused, and its name is passed to unknown (when unknown is not nil)
+// as the key itself when it is a SafeName, else as Other. Everything else
+// stays as strict as DecodeBody: malformed JSON, a value of the wrong type,
+// data after the object. v's own fields should hold nested objects raw and
+// have them decoded with DecodeValue, which still refuses unknown fields.
+func DecodeTop(body []byte, v any, unknown func(name string)) error {
+	d := json.NewDecoder(bytes.NewReader(body))
+	if err := d.Decode(v); err != nil {
+		switch {
+		case errors.Is(err, io.EOF):
+			return &RequestError{Msg: "request body is empty"}
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return &RequestError{Msg: "malformed JSON at byte offset " + strconv.Itoa(len(body))}
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			return &RequestError{Msg: "request body must be a JSON object"}
+		}
+		return FieldError("", err)
+	}
+	if rest := TrimSpace(body[d.InputOffset():]); len(rest) > 0 {
+		return &RequestError{Msg: "unexpected data after the JSON object at byte offset " + strconv.FormatInt(d.InputOffset(), 10)}
+	}
+	known := fieldNames(reflect.TypeOf(v))
+	return topKeys(body, func(key []byte) {
+		for _, k := range known {
+			// encoding/json matches keys without regard to case; so does
+			// this check, so that what it calls unknown is what Decode
+			// dropped.
+			if bytes.EqualFold(key, []byte(k)) {
+				return
+			}
+		}
+		if unknown == nil {
+			return
+		}
+		if name := string(key); SafeName(name) {
+			unknown(name)
+		} else {
+			unknown(Other)
+		}
+	})
+}
+
+var fieldNameCache sync.Map // reflect.Type -> []string
+
+// fieldNames lists the JSON names of the fields of the struct t points to.
+func fieldNames(t reflect.Type) []string {
+	if c, ok := fieldNameCache.Load(t); ok {
+		return c.([]string)
+	}
+	key := t
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var names []string
+	if t.Kind() == reflect.Struct {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case tag == "-":
+			case tag != "":
+				names = append(names, tag)
+			case f.IsExported():
+				names = append(names, f.Name)
+			}
+		}
+	}
+	fieldNameCache.Store(key, names)
+	return names
+}
+
+// topKeys calls fn with the raw bytes of each key of the JSON object in
+// body, which must already be known to be one valid object. A key with
+// escapes is passed unescaped. It reads keys only: no value is copied.
+func topKeys(body []byte, fn func(key []byte)) error {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '{' {
+		return &RequestError{Msg: "request body must be a JSON object"}
+	}
+	i++
+	for {
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return &RequestError{Msg: "malformed JSON at byte offset " + strconv.Itoa(len(body))}
+		}
+		switch body[i] {
+		case '}':
+			return nil
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return &RequestError{Msg: "malformed JSON at byte offset " + strconv.Itoa(i)}
+		}
+		end := skipString(body, i)
+		key := body[i+1 : max(end-1, i+1)]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			var s string
+			if json.Unmarshal(body[i:end], &s) == nil {
+				key = []byte(s)
+			}
+		}
+		fn(key)
+		i = skipSpace(body, end)
+		if i < len(body) && body[i] == ':' {
+			i++
+		}
+		i = skipValue(body, skipSpace(body, i))
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// skipString returns the offset just past the string that opens at b[i].
+func skipString(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// skipValue returns the offset just past the value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; c {
+		case '"':
+			i = skipString(b, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the enclosing object
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		i++
+	}
+	return i
 }

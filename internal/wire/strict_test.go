@@ -1,6 +1,8 @@
 package wire_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -25,9 +27,12 @@ func TestFrontsAgreeOnMalformedBodies(t *testing.T) {
 		{"string", `"hello"`, "", "request body must be a JSON object"},
 		{"trailing object", `{"model":"m"} {}`, "", "unexpected data after the JSON object at byte offset 13"},
 		{"trailing garbage", `{"model":"m"}x`, "", "unexpected data after the JSON object at byte offset 13"},
-		{"unknown identifier", `{"frobnicate":1}`, "frobnicate", "unknown field"},
-		{"unknown non-identifier", `{"a secret key":1}`, "", "unknown field"},
-		{"unknown long key", `{"` + strings.Repeat("k", 65) + `":1}`, "", "unknown field"},
+		// An unknown top-level field is dropped, not refused, on both
+		// fronts (the policy for tomorrow's fields, TestFrontsAgreeOnUnknownFields);
+		// so these bodies fail on what they lack: the model.
+		{"unknown identifier", `{"frobnicate":1}`, "model", ""},
+		{"unknown non-identifier", `{"a secret key":1}`, "model", ""},
+		{"unknown long key", `{"` + strings.Repeat("k", 65) + `":1}`, "model", ""},
 		{"model type", `{"model":1}`, "model", "must be a string"},
 		{"stream type", `{"model":"m","stream":"yes"}`, "stream", "must be a boolean"},
 	} {
@@ -39,7 +44,7 @@ func TestFrontsAgreeOnMalformedBodies(t *testing.T) {
 				if !errors.As(err, &re) {
 					t.Fatalf("%s: error %v, want a *wire.RequestError", front, err)
 				}
-				if re.Field != tc.field || re.Msg != tc.msg {
+				if re.Field != tc.field || tc.msg != "" && re.Msg != tc.msg {
 					t.Errorf("%s: field %q msg %q, want field %q msg %q", front, re.Field, re.Msg, tc.field, tc.msg)
 				}
 			}
@@ -56,4 +61,113 @@ func TestSafeName(t *testing.T) {
 			t.Errorf("SafeName(%q) = %v, want %v", name, got, want)
 		}
 	}
+}
+
+// Both fronts drop the same unknown top-level fields and report them the
+// same way; below the top level an unknown field is still an error.
+func TestFrontsAgreeOnUnknownFields(t *testing.T) {
+	const extra = `"frobnicate":{"a":[1,"]"]},"a secret key":1,"` + "\\u00e9t\\u00e9" + `":2,`
+	bodies := map[string]string{
+		"openai":    `{` + extra + `"model":"m","messages":[{"role":"user","content":"hi"}]}`,
+		"anthropic": `{` + extra + `"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}`,
+	}
+	want := []string{"frobnicate", wire.Other, wire.Other}
+	for front, body := range bodies {
+		var got []string
+		count := func(n string) { got = append(got, n) }
+		var err error
+		if front == "openai" {
+			_, _, err = openai.DecodeRequestReporting([]byte(body), count)
+		} else {
+			_, _, err = anthropic.DecodeRequestReporting([]byte(body), count)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", front, err)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: reported %q, want %q", front, got, want)
+		}
+	}
+	nested := map[string]string{
+		"openai":    `{"model":"m","messages":[{"role":"user","content":"hi","mood":1}]}`,
+		"anthropic": `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi","mood":1}]}`,
+	}
+	for front, body := range nested {
+		var err error
+		if front == "openai" {
+			_, _, err = openai.DecodeRequest([]byte(body))
+		} else {
+			_, _, err = anthropic.DecodeRequest([]byte(body))
+		}
+		var re *wire.RequestError
+		if !errors.As(err, &re) || re.Field != "messages[0].mood" || re.Msg != "unknown field" {
+			t.Errorf("%s: nested unknown field: %v", front, err)
+		}
+	}
+}
+
+// topLevelKeys lists an object's keys with encoding/json's tokenizer, the
+// reference DecodeTop's own scanner is held to.
+func topLevelKeys(body []byte) ([]string, bool) {
+	d := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		return nil, false
+	}
+	var keys []string
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return nil, false
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			return nil, false
+		}
+	}
+	return keys, true
+}
+
+type fuzzTop struct {
+	Model string          `json:"model"`
+	Raw   json.RawMessage `json:"raw"`
+}
+
+// FuzzDecodeTop: on any body DecodeTop either fails cleanly or reports
+// exactly the keys encoding/json sees, less the known ones, each as a
+// SafeName or "other".
+func FuzzDecodeTop(f *testing.F) {
+	for _, s := range []string{`{}`, `{"model":"m"}`, `{"x":1,"raw":[1,{"a":"}"}]}`, `{"a\"b":"\\","c" : [ ] , "d":{"e":{}}}`, `{"model":1}`, `[]`, `{"x":"\u0000"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var v fuzzTop
+		var got []string
+		err := wire.DecodeTop(body, &v, func(n string) { got = append(got, n) })
+		if err != nil {
+			var re *wire.RequestError
+			if !errors.As(err, &re) {
+				t.Fatalf("error %T is not a *wire.RequestError", err)
+			}
+			return
+		}
+		keys, ok := topLevelKeys(body)
+		if !ok {
+			t.Fatalf("DecodeTop accepted what the tokenizer refuses")
+		}
+		var want []string
+		for _, k := range keys {
+			if strings.EqualFold(k, "model") || strings.EqualFold(k, "raw") {
+				continue
+			}
+			if wire.SafeName(k) {
+				want = append(want, k)
+			} else {
+				want = append(want, wire.Other)
+			}
+		}
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") || len(got) != len(want) {
+			t.Fatalf("reported %q, want %q", got, want)
+		}
+	})
 }

@@ -2,7 +2,15 @@
 //
 // It promises that every label value is an audit.Ident (a registered name,
 // or "unknown") or the name of an enum, so metrics carry metadata only and
-// their cardinality is bounded by the registry of known identifiers. The
+// their cardinality is bounded by the registry of known identifiers. The one
+// exception is relay_unknown_request_fields_total, labelled by the name of
+// a request field the relay did not know: a key, never a value, and only
+// when it has the shape of the APIs' own field names (lower-case snake
+// case, at most 64 bytes; anything else reads "other"); at most
+// MaxUnknownFieldNames names per front are kept apart, later ones count as
+// "other". Such a name is chosen by a client holding an API key: one that
+// deliberately spells its content as a snake_case key would see it here,
+// bounded by those two limits. The
 // metrics live in their own registry, never the global one, so no other
 // library's metrics are exported by accident; the Go runtime and process
 // collectors are added to it.
@@ -10,6 +18,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -28,7 +37,19 @@ type Metrics struct {
 	duration  *prometheus.HistogramVec
 	ttft      *prometheus.HistogramVec
 	refused   [audit.NumRefusalReasons]prometheus.Counter
+
+	unknownFields *prometheus.CounterVec
+	mu            sync.Mutex
+	fieldNames    map[string]map[string]bool // front -> names given a label of their own
 }
+
+// MaxUnknownFieldNames bounds the field names one front's unknown-field
+// counter keeps apart, so that clients inventing keys cannot grow the
+// metrics without end.
+const MaxUnknownFieldNames = 32
+
+// otherField is the label of every field name not kept apart.
+const otherField = "other"
 
 // New creates the metrics and their registry.
 func New() *Metrics {
@@ -68,8 +89,13 @@ func New() *Metrics {
 	for r := range audit.NumRefusalReasons {
 		m.refused[r] = refused.WithLabelValues(r.String())
 	}
+	m.unknownFields = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "relay_unknown_request_fields_total",
+		Help: "Top-level request fields accepted and dropped because the relay does not know them, by front and field name (a short identifier, else other).",
+	}, []string{"front", "field"})
+	m.fieldNames = map[string]map[string]bool{}
 	m.reg.MustRegister(
-		refused,
+		refused, m.unknownFields,
 		m.requests, m.tokens, m.cost, m.fallbacks, m.duration, m.ttft,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -110,6 +136,54 @@ func (m *Metrics) Refused(r audit.RefusalReason) {
 	if r < audit.NumRefusalReasons {
 		m.refused[r].Inc()
 	}
+}
+
+// UnknownField counts one dropped top-level request field. front is the
+// relay's own name for the API ("openai", "anthropic"); name is the field's
+// key, labelled as is only when it is shaped like an API field name (see
+// fieldName) and is one of the first MaxUnknownFieldNames such names seen
+// for the front.
+func (m *Metrics) UnknownField(front, name string) {
+	if front != "openai" && front != "anthropic" {
+		front = otherField
+	}
+	if !fieldName(name) {
+		name = otherField
+	}
+	m.mu.Lock()
+	names := m.fieldNames[front]
+	if names == nil {
+		names = map[string]bool{}
+		m.fieldNames[front] = names
+	}
+	if !names[name] {
+		if len(names) < MaxUnknownFieldNames {
+			names[name] = true
+		} else {
+			name = otherField
+		}
+	}
+	m.mu.Unlock()
+	m.unknownFields.WithLabelValues(front, name).Inc()
+}
+
+// fieldName reports whether s is shaped like the field names of both APIs:
+// a lower-case letter, then lower-case letters, digits and '_', at most 64
+// bytes. It is narrower than the key rule of the codecs' errors (which
+// answer only the client that sent the key): no upper case and no '-', so
+// that tokens and ids, which are usually written with them, stay out of
+// the metrics.
+func fieldName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // Handler serves the registry in the Prometheus exposition format.

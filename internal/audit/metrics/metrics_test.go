@@ -116,3 +116,51 @@ func TestRefusedCountsByReason(t *testing.T) {
 		}
 	}
 }
+
+// Dropped request fields are counted by front and name; a name not shaped
+// like an API field name, an unknown front, and names past the bound all
+// read "other", so clients cannot grow the series without end.
+func TestUnknownFieldsBounded(t *testing.T) {
+	m := New()
+	m.UnknownField("anthropic", "speed_hint")
+	m.UnknownField("anthropic", "speed_hint")
+	m.UnknownField("openai", "a secret value")
+	m.UnknownField("anthropic", "CANARY-0a1b2c")
+	m.UnknownField("anthropic", "Speed_Hint")
+	m.UnknownField("mystery", "x")
+	for i := range MaxUnknownFieldNames + 5 {
+		m.UnknownField("openai", "f"+strings.Repeat("x", i))
+	}
+	out := scrape(t, m)
+	for _, want := range []string{
+		`relay_unknown_request_fields_total{field="speed_hint",front="anthropic"} 2`,
+		`relay_unknown_request_fields_total{field="x",front="other"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if strings.Contains(out, "secret") || strings.Contains(out, "CANARY") || strings.Contains(out, "Speed_Hint") {
+		t.Error("a key not shaped like an API field name reached a label")
+	}
+	if !strings.Contains(out, `relay_unknown_request_fields_total{field="other",front="anthropic"} 2`) {
+		t.Errorf("anthropic other count wrong:\n%s", grepLines(out, "unknown_request_fields"))
+	}
+	if n := strings.Count(out, `front="openai"`); n != MaxUnknownFieldNames {
+		t.Errorf("openai has %d series, want %d (the bound, other included)", n, MaxUnknownFieldNames)
+	}
+	// "other" took the non-identifier and the names past the bound: 1 + 6.
+	if !strings.Contains(out, `relay_unknown_request_fields_total{field="other",front="openai"} 7`) {
+		t.Errorf("other count wrong:\n%s", grepLines(out, "unknown_request_fields"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}

@@ -10,10 +10,11 @@ import (
 
 // reply is the deterministic answer to a request.
 type reply struct {
-	chunks []string // text pieces, one word each, streamed one per chunk
-	tool   *toolReply
-	finish string
-	prompt int // prompt_tokens
+	reasoning string   // streamed as reasoning_content before the text (model "reasoner")
+	chunks    []string // text pieces, one word each, streamed one per chunk
+	tool      *toolReply
+	finish    string
+	prompt    int // prompt_tokens
 }
 
 type toolReply struct {
@@ -39,6 +40,11 @@ func buildReply(req *request) *reply {
 		return rep
 	}
 	userText := lastUserText(req)
+	// The magic model tool-call calls a tool on every user turn, also one
+	// that system messages follow (as Claude Code sends them).
+	if req.Model == "tool-call" {
+		last = lastTurn(req)
+	}
 	if last.Role == "user" && req.toolsAllowed() {
 		args := `{"query":` + quote(userText) + `}`
 		rep.tool = &toolReply{
@@ -49,8 +55,23 @@ func buildReply(req *request) *reply {
 		rep.finish = "tool_calls"
 		return rep
 	}
+	if req.Model == "reasoner" {
+		// The magic model reasoner thinks aloud first, as reasoning
+		// models behind llama.cpp, vLLM and Ollama report it.
+		rep.reasoning = "reasoning about: " + userText
+	}
 	rep.words("echo: "+userText, req)
 	return rep
+}
+
+// lastTurn is the last message that is not a system or developer message.
+func lastTurn(req *request) message {
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		if r := req.Messages[i].Role; r != "system" && r != "developer" {
+			return req.Messages[i]
+		}
+	}
+	return req.Messages[len(req.Messages)-1]
 }
 
 // words cuts text at the first stop sequence, splits it into words (each

@@ -11,7 +11,10 @@
 // chunk; with tools, a user turn last and tool_choice other than "none", it
 // calls the first tool with {"query": <the user's text>}. Magic
 // model names trigger failures: fail-400, fail-401, fail-404, fail-429,
-// fail-500, fail-503, hang, midstream-error, cut.
+// fail-500, fail-503, hang, midstream-error, cut; and behaviours:
+// tool-call calls the first tool also when system messages follow the
+// user's turn (Claude Code's shape), reasoner sends reasoning_content
+// ("reasoning about: " + the user's text) before its answer.
 package openai
 
 import (

@@ -366,3 +366,56 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// The magic model tool-call calls the first tool even when system messages
+// follow the user's turn; gpt-standin answers that shape with text.
+func TestToolCallModelAfterSystemMessages(t *testing.T) {
+	_, srv := start(t, standin.Options{})
+	c := client(srv, "")
+	for model, wantTool := range map[string]bool{"tool-call": true, "gpt-standin": false} {
+		resp, err := c.Chat.Completions.New(context.Background(), sdk.ChatCompletionNewParams{
+			Model: model,
+			Messages: []sdk.ChatCompletionMessageParamUnion{
+				sdk.UserMessage("find it"),
+				sdk.SystemMessage("reminder"),
+			},
+			Tools: []sdk.ChatCompletionToolUnionParam{searchTool},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := resp.Choices[0].Message
+		if got := len(m.ToolCalls) == 1; got != wantTool {
+			t.Fatalf("%s: tool call %v, want %v", model, got, wantTool)
+		}
+		if wantTool && (m.ToolCalls[0].Function.Name != "search" || m.ToolCalls[0].Function.Arguments != `{"query":"find it"}`) {
+			t.Errorf("%s: call %+v", model, m.ToolCalls[0])
+		}
+	}
+}
+
+// The magic model reasoner sends reasoning_content before its answer, in a
+// whole reply and in a stream.
+func TestReasonerModel(t *testing.T) {
+	_, srv := start(t, standin.Options{})
+	body := `{"model":"reasoner","messages":[{"role":"user","content":"why"}]}`
+	resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"reasoning_content":"reasoning about: why","content":"echo: why"`) {
+		t.Errorf("whole reply: %s", b)
+	}
+	resp, err = http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"reasoner","stream":true,"messages":[{"role":"user","content":"why"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r, e := strings.Index(string(b), `"reasoning_content":"reasoning about: why"`), strings.Index(string(b), `"content":"echo:"`)
+	if r < 0 || e < 0 || r > e {
+		t.Errorf("stream: reasoning at %d, answer at %d: %s", r, e, b)
+	}
+}

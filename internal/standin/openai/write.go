@@ -30,11 +30,12 @@ type (
 		FinishReason *string         `json:"finish_reason"`
 	}
 	messageOut struct {
-		Role        string          `json:"role,omitempty"`
-		Content     json.RawMessage `json:"content,omitempty"`
-		ToolCalls   []toolCallOut   `json:"tool_calls,omitempty"`
-		Refusal     json.RawMessage `json:"refusal,omitempty"`
-		Annotations json.RawMessage `json:"annotations,omitempty"`
+		Role             string          `json:"role,omitempty"`
+		ReasoningContent string          `json:"reasoning_content,omitempty"`
+		Content          json.RawMessage `json:"content,omitempty"`
+		ToolCalls        []toolCallOut   `json:"tool_calls,omitempty"`
+		Refusal          json.RawMessage `json:"refusal,omitempty"`
+		Annotations      json.RawMessage `json:"annotations,omitempty"`
 	}
 	toolCallOut struct {
 		Index    *int        `json:"index,omitempty"`
@@ -72,6 +73,7 @@ func completion(req *request, rep *reply) []byte {
 		}}
 	} else {
 		msg.Content = json.RawMessage(quote(rep.text()))
+		msg.ReasoningContent = rep.reasoning
 	}
 	finish := rep.finish
 	b, _ := json.Marshal(completionOut{
@@ -158,6 +160,9 @@ func (s *Server) streamBody(send func(any) bool, chunk func(*messageOut, *string
 		return true
 	}
 	if !send(chunk(&messageOut{Role: "assistant", Content: json.RawMessage(`""`), Refusal: jsonNull}, nil)) {
+		return false
+	}
+	if rep.reasoning != "" && !send(chunk(&messageOut{ReasoningContent: rep.reasoning}, nil)) {
 		return false
 	}
 	for _, c := range rep.chunks {

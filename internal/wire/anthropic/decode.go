@@ -26,42 +26,70 @@ type request struct {
 	// SessionID is the relay's own extension: a client-named session.
 	SessionID string `json:"session_id"`
 
-	// Accepted and ignored: published fields for features the relay does
-	// not offer or pass on. Clients such as Claude Code send some of them
-	// on every request, so refusing them would break those clients.
-	Metadata          json.RawMessage `json:"metadata"`
+	// Options: checked, then mapped (thinking) or dropped; see
+	// decode_options.go for what each one is and why it may be dropped.
 	Thinking          json.RawMessage `json:"thinking"`
+	Metadata          json.RawMessage `json:"metadata"`
 	ServiceTier       json.RawMessage `json:"service_tier"`
 	Container         json.RawMessage `json:"container"`
 	ContextManagement json.RawMessage `json:"context_management"`
 	MCPServers        json.RawMessage `json:"mcp_servers"`
 	OutputConfig      json.RawMessage `json:"output_config"`
 	OutputFormat      json.RawMessage `json:"output_format"`
-	InferenceGeo      json.RawMessage `json:"inference_geo"`
-	Speed             json.RawMessage `json:"speed"`
 	CacheControl      json.RawMessage `json:"cache_control"`
-	Diagnostics       json.RawMessage `json:"diagnostics"`
+	// Published fields for Anthropic's own infrastructure (where and how
+	// fast to run, what to report back), accepted and dropped: there is no
+	// such choice to make on a local backend.
+	InferenceGeo json.RawMessage `json:"inference_geo"`
+	Speed        json.RawMessage `json:"speed"`
+	Diagnostics  json.RawMessage `json:"diagnostics"`
 }
 
 // DecodeRequest strictly parses a POST /v1/messages body. Its error is a
-// *wire.RequestError naming the JSON path at fault.
+// *wire.RequestError naming the JSON path at fault. A top-level field it
+// does not know is dropped (see DecodeRequestReporting).
 func DecodeRequest(body []byte) (*content.Request, logic.Params, error) {
-	return decode(body, true)
+	return decode(body, true, nil)
+}
+
+// DecodeRequestReporting is DecodeRequest that passes the name of each
+// dropped top-level field to unknown (see wire.DecodeTop): unknown fields
+// at the top level are tomorrow's API, accepted so that a client upgrade
+// does not break on the day it ships; everywhere below the top level they
+// stay errors.
+func DecodeRequestReporting(body []byte, unknown func(name string)) (*content.Request, logic.Params, error) {
+	return decode(body, true, unknown)
 }
 
 // DecodeCountTokens parses a POST /v1/messages/count_tokens body, where
 // max_tokens is not required.
 func DecodeCountTokens(body []byte) (*content.Request, logic.Params, error) {
-	return decode(body, false)
+	return decode(body, false, nil)
 }
 
-func decode(body []byte, needMaxTokens bool) (*content.Request, logic.Params, error) {
+// DecodeCountTokensReporting is DecodeCountTokens with the reporting of
+// DecodeRequestReporting.
+func DecodeCountTokensReporting(body []byte, unknown func(name string)) (*content.Request, logic.Params, error) {
+	return decode(body, false, unknown)
+}
+
+func decode(body []byte, needMaxTokens bool, unknown func(string)) (*content.Request, logic.Params, error) {
 	var w request
-	if err := wire.DecodeBody(body, &w); err != nil {
+	if err := wire.DecodeTop(body, &w, unknown); err != nil {
 		return nil, logic.Params{}, err
 	}
 	p, err := params(&w, needMaxTokens)
 	if err != nil {
+		return nil, logic.Params{}, err
+	}
+	if p.Thinking, err = decodeThinkingConfig(w.Thinking, p.MaxTokens); err != nil {
+		return nil, logic.Params{}, err
+	}
+	if err := decodeOptions(options{
+		metadata: w.Metadata, serviceTier: w.ServiceTier, container: w.Container,
+		contextManagement: w.ContextManagement, mcpServers: w.MCPServers,
+		outputConfig: w.OutputConfig, outputFormat: w.OutputFormat, cacheControl: w.CacheControl,
+	}); err != nil {
 		return nil, logic.Params{}, err
 	}
 	r := &content.Request{}
@@ -69,12 +97,15 @@ func decode(body []byte, needMaxTokens bool) (*content.Request, logic.Params, er
 		return nil, logic.Params{}, err
 	}
 	if r.Messages, err = decodeMessages(w.Messages); err != nil {
+		r.Wipe()
 		return nil, logic.Params{}, err
 	}
 	if r.Tools, err = decodeTools(w.Tools); err != nil {
+		r.Wipe()
 		return nil, logic.Params{}, err
 	}
 	if r.ToolChoice, err = decodeToolChoice(w.ToolChoice); err != nil {
+		r.Wipe()
 		return nil, logic.Params{}, err
 	}
 	for _, s := range w.StopSequences {
@@ -161,14 +192,11 @@ func decodeSystem(raw json.RawMessage) ([]content.Text, error) {
 			if typ != "text" {
 				return nil, &wire.RequestError{Field: path + ".type", Msg: "must be text"}
 			}
-			var b textBlock
-			if err := wire.DecodeValue(item, path, &b); err != nil {
+			p, err := decodeText(item, path)
+			if err != nil {
 				return nil, err
 			}
-			if b.Text == nil {
-				return nil, &wire.RequestError{Field: path + ".text", Msg: "required"}
-			}
-			out = append(out, content.FromString(*b.Text))
+			out = append(out, p.Text)
 		}
 		return out, nil
 	default:
@@ -213,6 +241,9 @@ func decodeTools(raw json.RawMessage) ([]content.Tool, error) {
 		}
 		var t tool
 		if err := wire.DecodeValue(item, path, &t); err != nil {
+			return nil, err
+		}
+		if err := checkCacheControl(t.CacheControl, path+".cache_control"); err != nil {
 			return nil, err
 		}
 		if t.Name == "" {

@@ -39,10 +39,14 @@ func decodeMessages(raw json.RawMessage) ([]content.Message, error) {
 			role = content.RoleUser
 		case "assistant":
 			role = content.RoleAssistant
+		case "system":
+			// An instruction in the middle of the conversation, as Claude
+			// Code sends them; kept in place (see content.RoleSystem).
+			role = content.RoleSystem
 		case "":
 			return nil, &wire.RequestError{Field: path + ".role", Msg: "required"}
 		default:
-			return nil, &wire.RequestError{Field: path + ".role", Msg: "must be user or assistant"}
+			return nil, &wire.RequestError{Field: path + ".role", Msg: "must be user, assistant or system"}
 		}
 		parts, err := decodeContent(m.Content, path+".content", role)
 		if err != nil {
@@ -88,6 +92,9 @@ func decodeBlock(parts []content.Part, raw json.RawMessage, path string, role co
 	typ, err := blockType(raw, path)
 	if err != nil {
 		return nil, err
+	}
+	if role == content.RoleSystem && typ != "text" {
+		return nil, &wire.RequestError{Field: path + ".type", Msg: "only text blocks are allowed in system messages"}
 	}
 	user := role == content.RoleUser
 	switch typ {
@@ -143,6 +150,9 @@ func decodeText(raw json.RawMessage, path string) (content.Part, error) {
 	if b.Text == nil {
 		return content.Part{}, &wire.RequestError{Field: path + ".text", Msg: "required"}
 	}
+	if err := checkCacheControl(b.CacheControl, path+".cache_control"); err != nil {
+		return content.Part{}, err
+	}
 	return content.Part{Kind: content.PartText, Text: content.FromString(*b.Text)}, nil
 }
 
@@ -163,6 +173,9 @@ type imageSource struct {
 func decodeImage(raw json.RawMessage, path string) (content.Part, error) {
 	var b imageBlock
 	if err := wire.DecodeValue(raw, path, &b); err != nil {
+		return content.Part{}, err
+	}
+	if err := checkCacheControl(b.CacheControl, path+".cache_control"); err != nil {
 		return content.Part{}, err
 	}
 	path += ".source"
@@ -224,6 +237,9 @@ func decodeToolUse(raw json.RawMessage, path string) (content.Part, error) {
 	if err := wire.DecodeValue(raw, path, &b); err != nil {
 		return content.Part{}, err
 	}
+	if err := checkCacheControl(b.CacheControl, path+".cache_control"); err != nil {
+		return content.Part{}, err
+	}
 	if b.ID == "" {
 		return content.Part{}, &wire.RequestError{Field: path + ".id", Msg: "required"}
 	}
@@ -257,6 +273,9 @@ type toolResultBlock struct {
 func decodeToolResult(parts []content.Part, raw json.RawMessage, path string) ([]content.Part, error) {
 	var b toolResultBlock
 	if err := wire.DecodeValue(raw, path, &b); err != nil {
+		return nil, err
+	}
+	if err := checkCacheControl(b.CacheControl, path+".cache_control"); err != nil {
 		return nil, err
 	}
 	if b.ToolUseID == "" {

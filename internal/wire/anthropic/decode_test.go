@@ -34,12 +34,41 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"top_k negative", `{"model":"m","max_tokens":1,"top_k":-1,` + msgs + `}`, "top_k", "must be an integer from 0 to 2147483647"},
 		{"stream wrong type", `{"model":"m","max_tokens":1,"stream":"yes",` + msgs + `}`, "stream", "must be a boolean"},
 		{"stop_sequences wrong type", `{"model":"m","max_tokens":1,"stop_sequences":"x",` + msgs + `}`, "stop_sequences", "must be an array"},
-		{"unknown field", `{"model":"m","max_tokens":1,"frobnicate":true,` + msgs + `}`, "frobnicate", "unknown field"},
+		// An unknown top-level field is no longer an error: tomorrow's API
+		// fields are dropped and counted (TestUnknownTopLevelFieldsDropped);
+		// a malformed value of a known field still is.
+		{"thinking not an object", `{"model":"m","max_tokens":2000,"thinking":"on",` + msgs + `}`, "thinking", "must be an object"},
+		{"thinking without type", `{"model":"m","max_tokens":2000,"thinking":{},` + msgs + `}`, "thinking.type", "required"},
+		{"thinking bad type", `{"model":"m","max_tokens":2000,"thinking":{"type":"maybe"},` + msgs + `}`, "thinking.type", "must be enabled, adaptive or disabled"},
+		{"thinking enabled without budget", `{"model":"m","max_tokens":2000,"thinking":{"type":"enabled"},` + msgs + `}`, "thinking.budget_tokens", "required"},
+		{"thinking budget small", `{"model":"m","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":1000},` + msgs + `}`, "thinking.budget_tokens", "must be an integer from 1024"},
+		{"thinking budget past max_tokens", `{"model":"m","max_tokens":2000,"thinking":{"type":"enabled","budget_tokens":2000},` + msgs + `}`, "thinking.budget_tokens", "must be less than max_tokens"},
+		{"thinking budget on adaptive", `{"model":"m","max_tokens":2000,"thinking":{"type":"adaptive","budget_tokens":1024},` + msgs + `}`, "thinking.budget_tokens", "unknown field for this thinking type"},
+		{"thinking display on disabled", `{"model":"m","max_tokens":2000,"thinking":{"type":"disabled","display":"omitted"},` + msgs + `}`, "thinking.display", "unknown field for this thinking type"},
+		{"thinking display wrong type", `{"model":"m","max_tokens":2000,"thinking":{"type":"adaptive","display":1},` + msgs + `}`, "thinking.display", "must be a string"},
+		{"thinking unknown field", `{"model":"m","max_tokens":2000,"thinking":{"type":"adaptive","x":1},` + msgs + `}`, "thinking.x", "unknown field"},
+		{"metadata unknown field", `{"model":"m","max_tokens":1,"metadata":{"user":"u"},` + msgs + `}`, "metadata.user", "unknown field"},
+		{"metadata user_id wrong type", `{"model":"m","max_tokens":1,"metadata":{"user_id":5},` + msgs + `}`, "metadata.user_id", "must be a string"},
+		{"metadata user_id long", `{"model":"m","max_tokens":1,"metadata":{"user_id":"` + strings.Repeat("u", 513) + `"},` + msgs + `}`, "metadata.user_id", "at most 512"},
+		{"service_tier wrong type", `{"model":"m","max_tokens":1,"service_tier":1,` + msgs + `}`, "service_tier", "must be a string"},
+		{"container wrong type", `{"model":"m","max_tokens":1,"container":{},` + msgs + `}`, "container", "must be a string"},
+		{"context_management wrong type", `{"model":"m","max_tokens":1,"context_management":[],` + msgs + `}`, "context_management", "must be an object"},
+		{"mcp_servers wrong type", `{"model":"m","max_tokens":1,"mcp_servers":{},` + msgs + `}`, "mcp_servers", "must be an array"},
+		{"output_config unknown field", `{"model":"m","max_tokens":1,"output_config":{"speed":1},` + msgs + `}`, "output_config.speed", "unknown field"},
+		{"output_config effort wrong type", `{"model":"m","max_tokens":1,"output_config":{"effort":3},` + msgs + `}`, "output_config.effort", "must be a string"},
+		{"output_config format type", `{"model":"m","max_tokens":1,"output_config":{"format":{"type":"xml","schema":{}}},` + msgs + `}`, "output_config.format.type", "must be json_schema"},
+		{"output_config format schema", `{"model":"m","max_tokens":1,"output_config":{"format":{"type":"json_schema","schema":[]}},` + msgs + `}`, "output_config.format.schema", "must be an object"},
+		{"cache_control top wrong type", `{"model":"m","max_tokens":1,"cache_control":"yes",` + msgs + `}`, "cache_control", "must be an object"},
+		{"cache_control bad type", `{"model":"m","max_tokens":1,"system":[{"type":"text","text":"s","cache_control":{"type":"forever"}}],` + msgs + `}`, "system[0].cache_control.type", "must be ephemeral"},
+		{"cache_control unknown field", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text","text":"x","cache_control":{"type":"ephemeral","x":1}}]}]}`, "messages[0].content[0].cache_control.x", "unknown field"},
+		{"cache_control ttl wrong type", `{"model":"m","max_tokens":1,"tools":[{"name":"f","input_schema":{},"cache_control":{"type":"ephemeral","ttl":5}}],` + msgs + `}`, "tools[0].cache_control.ttl", "must be a string"},
+		{"system message image", `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"},{"role":"system","content":[{"type":"image","source":{"type":"url","url":"u"}}]}]}`, "messages[1].content[0].type", "only text blocks are allowed in system messages"},
+		{"system message tool_use", `{"model":"m","max_tokens":1,"messages":[{"role":"system","content":[{"type":"tool_use","id":"t","name":"n","input":{}}]}]}`, "messages[0].content[0].type", "only text blocks are allowed in system messages"},
 		{"missing messages", `{"model":"m","max_tokens":1}`, "messages", "required"},
 		{"empty messages", `{"model":"m","max_tokens":1,"messages":[]}`, "messages", "must not be empty"},
 		{"messages wrong type", `{"model":"m","max_tokens":1,"messages":{}}`, "messages", "must be an array"},
 		{"message not object", `{"model":"m","max_tokens":1,"messages":["hi"]}`, "messages[0]", "must be an object"},
-		{"bad role", `{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"hi"}]}`, "messages[0].role", "must be user or assistant"},
+		{"bad role", `{"model":"m","max_tokens":1,"messages":[{"role":"tool","content":"hi"}]}`, "messages[0].role", "must be user, assistant or system"},
 		{"missing role", `{"model":"m","max_tokens":1,"messages":[{"content":"hi"}]}`, "messages[0].role", "required"},
 		{"role wrong type", `{"model":"m","max_tokens":1,"messages":[{"role":1,"content":"hi"}]}`, "messages[0].role", "must be a string"},
 		{"missing content", `{"model":"m","max_tokens":1,"messages":[{"role":"user"}]}`, "messages[0].content", "required"},
@@ -106,7 +135,9 @@ func TestDecodeRequestErrors(t *testing.T) {
 func TestDecodeRequestErrorsDoNotEchoValues(t *testing.T) {
 	const secret = "zebra secret value"
 	bodies := []string{
-		`{"model":"m","max_tokens":1,"` + secret + `":1,"messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi","` + secret + `":1}]}`,
+		`{"model":"m","max_tokens":1,"thinking":{"type":"` + secret + `"},"messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","max_tokens":1,"metadata":{"user_id":"u","` + secret + `":1},"messages":[{"role":"user","content":"hi"}]}`,
 		`{"model":"m","max_tokens":1,"messages":[{"role":"` + secret + `","content":"hi"}]}`,
 		`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"` + secret + `"}]}]}`,
 		`{"model":"m","max_tokens":"` + secret + `","messages":[{"role":"user","content":"hi"}]}`,
@@ -126,7 +157,7 @@ func TestDecodeRequestErrorsDoNotEchoValues(t *testing.T) {
 
 func TestDecodeRequestFull(t *testing.T) {
 	body := `{
-	  "model": "claude-x", "max_tokens": 100, "stream": true,
+	  "model": "claude-x", "max_tokens": 2000, "stream": true,
 	  "temperature": 0.5, "top_p": 0.9, "top_k": 40, "session_id": "s1",
 	  "metadata": {"user_id": "u"}, "thinking": {"type": "enabled", "budget_tokens": 1024},
 	  "context_management": {}, "output_config": {"effort": "high"}, "service_tier": "auto",
@@ -156,7 +187,7 @@ func TestDecodeRequestFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Model != "claude-x" || p.MaxTokens != 100 || !p.Stream || *p.Temperature != 0.5 || *p.TopP != 0.9 || *p.TopK != 40 || p.Session != "s1" {
+	if p.Model != "claude-x" || p.MaxTokens != 2000 || !p.Stream || *p.Temperature != 0.5 || *p.TopP != 0.9 || *p.TopK != 40 || p.Session != "s1" {
 		t.Errorf("params = %+v", p)
 	}
 	if len(r.System) != 2 || str(r.System[0]) != "be brief" || str(r.System[1]) != "second" {

@@ -80,7 +80,11 @@ func appendFloat(b []byte, f float64) []byte { return strconv.AppendFloat(b, f, 
 // appendPrompt appends system, messages, tools and tool_choice, each after
 // a comma.
 func appendPrompt(b []byte, r *content.Request) ([]byte, error) {
-	if sys := nonEmpty(r.System); len(sys) > 0 {
+	// System messages inside the conversation go to the top-level system
+	// field, after the system prompt, in order: the one place the
+	// published API takes system text. Their position is lost; see
+	// content.Request.SystemTexts.
+	if sys := nonEmpty(r.SystemTexts()); len(sys) > 0 {
 		b = append(b, `,"system":[`...)
 		for i, s := range sys {
 			if i > 0 {
@@ -156,6 +160,9 @@ func appendMessages(b []byte, msgs []content.Message) ([]byte, error) {
 	var turns []turn
 	for i := range msgs {
 		m := &msgs[i]
+		if m.Role == content.RoleSystem {
+			continue // sent in system (appendPrompt)
+		}
 		if m.Role != content.RoleUser && m.Role != content.RoleAssistant {
 			return nil, errRole
 		}

@@ -141,3 +141,53 @@ func TestDecodeThenEncodeUpstreamRoundTrip(t *testing.T) {
 		t.Errorf("round trip mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// The Anthropic API takes system text only at the top: a system message
+// inside the conversation joins the system field after the system prompt,
+// in order, and leaves messages.
+func TestEncodeUpstreamHoistsSystemMessages(t *testing.T) {
+	tx := content.FromString
+	r := &content.Request{
+		System: []content.Text{tx("top")},
+		Messages: []content.Message{
+			{Role: content.RoleUser, Parts: []content.Part{{Kind: content.PartText, Text: tx("u1")}}},
+			{Role: content.RoleSystem, Parts: []content.Part{{Kind: content.PartText, Text: tx("s1")}}},
+			{Role: content.RoleUser, Parts: []content.Part{{Kind: content.PartText, Text: tx("u2")}}},
+			{Role: content.RoleSystem, Parts: []content.Part{{Kind: content.PartText, Text: tx("s2")}}},
+		},
+	}
+	b, err := EncodeUpstream(logic.Target{Provider: "anthropic", Model: "claude-x"}, logic.Params{MaxTokens: 10}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		System []struct {
+			Text string `json:"text"`
+		} `json:"system"`
+		Messages []struct {
+			Role    string `json:"role"`
+			Content []struct {
+				Text string `json:"text"`
+			} `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	var sys, msgs []string
+	for _, s := range got.System {
+		sys = append(sys, s.Text)
+	}
+	for _, m := range got.Messages {
+		for _, c := range m.Content {
+			msgs = append(msgs, m.Role+":"+c.Text)
+		}
+	}
+	if d := cmp.Diff([]string{"top", "s1", "s2"}, sys); d != "" {
+		t.Errorf("system (-want +got):\n%s", d)
+	}
+	// The two user turns merge once the system message between them is gone.
+	if d := cmp.Diff([]string{"user:u1", "user:u2"}, msgs); d != "" {
+		t.Errorf("messages (-want +got):\n%s", d)
+	}
+}

@@ -63,10 +63,19 @@ type streamOptions struct {
 }
 
 // DecodeRequest strictly parses a POST /v1/chat/completions body. Every
-// error is a *wire.RequestError naming the field at fault.
+// error is a *wire.RequestError naming the field at fault. A top-level
+// field it does not know is dropped (see DecodeRequestReporting).
 func DecodeRequest(body []byte) (*content.Request, logic.Params, error) {
+	return DecodeRequestReporting(body, nil)
+}
+
+// DecodeRequestReporting is DecodeRequest that passes the name of each
+// dropped top-level field to unknown (see wire.DecodeTop): the OpenAI SDKs
+// gain request fields with every release, as Anthropic's do, so the
+// relay's policy for tomorrow's fields is the same on both fronts.
+func DecodeRequestReporting(body []byte, unknown func(name string)) (*content.Request, logic.Params, error) {
 	var cr chatRequest
-	if err := wire.DecodeBody(body, &cr); err != nil {
+	if err := wire.DecodeTop(body, &cr, unknown); err != nil {
 		return nil, logic.Params{}, err
 	}
 	p, err := decodeParams(&cr)

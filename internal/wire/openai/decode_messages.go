@@ -113,6 +113,8 @@ func checkRoleFields(m *chatMessage, path string) error {
 	return nil
 }
 
+// decodeSystem takes a system or developer message: the system prompt when
+// it comes before any other message, else an instruction in place.
 func decodeSystem(m *chatMessage, path string, r *content.Request) error {
 	parts, ok, err := decodeContent(m.Content, wire.JoinPath(path, "content"), textOnly)
 	if err != nil {
@@ -121,9 +123,15 @@ func decodeSystem(m *chatMessage, path string, r *content.Request) error {
 	if !ok {
 		return reqErr(wire.JoinPath(path, "content"), "is required")
 	}
-	for _, p := range parts {
-		r.System = append(r.System, p.Text)
+	if len(r.Messages) == 0 {
+		// Ahead of the conversation: the system prompt.
+		for _, p := range parts {
+			r.System = append(r.System, p.Text)
+		}
+		return nil
 	}
+	// Inside it: an instruction that keeps its place (content.RoleSystem).
+	r.Messages = append(r.Messages, content.Message{Role: content.RoleSystem, Parts: parts})
 	return nil
 }
 

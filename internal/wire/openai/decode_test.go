@@ -43,6 +43,7 @@ func TestDecodeRequestFull(t *testing.T) {
 	    {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "12:00"}, {"type": "text", "text": "UTC"}]},
 	    {"role": "assistant", "content": null, "tool_calls": [{"id": "call_3", "type": "function", "function": {"name": "now", "arguments": "{}"}}]},
 	    {"role": "tool", "tool_call_id": "call_3", "content": "13:00"},
+	    {"role": "developer", "content": "Be polite."},
 	    {"role": "user", "content": "Thanks"}
 	  ],
 	  "tools": [
@@ -100,6 +101,9 @@ func TestDecodeRequestFull(t *testing.T) {
 				{Kind: content.PartToolCall, ToolID: tx("call_3"), ToolName: tx("now"), Args: tx(`{}`)},
 			}},
 			{Role: content.RoleUser, Parts: []content.Part{{Kind: content.PartToolResult, ToolID: tx("call_3"), Text: tx("13:00")}}},
+			// A system or developer message inside the conversation keeps
+			// its place; those before it are the system prompt.
+			{Role: content.RoleSystem, Parts: []content.Part{{Kind: content.PartText, Text: tx("Be polite.")}}},
 			{Role: content.RoleUser, Parts: []content.Part{{Kind: content.PartText, Text: tx("Thanks")}}},
 		},
 		Tools: []content.Tool{
@@ -197,8 +201,10 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"not an object", `[1,2]`, "", "must be a JSON object"},
 		{"trailing data", req("") + ` {}`, "", "unexpected data"},
 		{"trailing garbage", req("") + `x`, "", ""},
-		{"unknown top-level field", req(`,"bogus":1`), "bogus", "unknown field"},
-		{"unknown field name not echoed when odd", req(`,"a b":1`), "", "unknown field"},
+		// Unknown top-level fields are dropped, not refused (the policy for
+		// tomorrow's fields, see TestUnknownTopLevelFieldsDropped); a
+		// known field's malformed value is still an error.
+		{"known top-level field malformed", req(`,"parallel_tool_calls":"yes"`), "parallel_tool_calls", "must be a boolean"},
 		{"model missing", `{"messages":[` + user + `]}`, "model", "required"},
 		{"model empty", `{"model":"","messages":[` + user + `]}`, "model", "required"},
 		{"model wrong type", `{"model":5,"messages":[` + user + `]}`, "model", "must be a string"},
@@ -299,7 +305,8 @@ func TestDecodeErrorsNeverEchoValues(t *testing.T) {
 		`{"model":"m","messages":[{"role":"user","content":[{"type":"` + secret + `"}]}]}`,
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"tool_choice":"` + secret + `"}`,
 		`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"ftp://` + secret + `"}}]}]}`,
-		`{"model":"m","messages":[{"role":"user","content":"x"}],"` + secret + ` x":1}`,
+		`{"model":"m","messages":[{"role":"user","content":"x","` + secret + ` x":1}]}`,
+		`{"model":"m","` + secret + ` x":1,"messages":[{"role":"user","content":"x"}],"n":2}`,
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"stop":{"` + secret + `":1}}`,
 		`{"model":"m","messages":[{"role":"user","content":"` + secret + `"}]} "` + secret + `"`,
 	}
@@ -398,5 +405,22 @@ func TestNumericParametersAtTheirBounds(t *testing.T) {
 		if !c.check(p) {
 			t.Errorf("%s: decoded %+v", c.extra, p)
 		}
+	}
+}
+
+// A new top-level field is dropped and reported by name, or as "other"
+// when its key is not a short identifier; the request decodes as without it.
+func TestUnknownTopLevelFieldsDropped(t *testing.T) {
+	body := `{"model":"m","brand_new_option":{"x":[1]},"a b":1,"messages":[{"role":"user","content":"hi"}]}`
+	var got []string
+	r, p, err := DecodeRequestReporting([]byte(body), func(n string) { got = append(got, n) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Model != "m" || len(r.Messages) != 1 {
+		t.Fatal("request decoded wrong")
+	}
+	if strings.Join(got, ",") != "brand_new_option,"+wire.Other {
+		t.Fatalf("reported %q", got)
 	}
 }

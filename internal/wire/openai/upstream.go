@@ -52,9 +52,25 @@ func encodeUpstream(t logic.Target, p logic.Params, r *content.Request, stream b
 		j.raw(`"}`)
 	}
 	for _, m := range r.Messages {
-		if m.Role == content.RoleAssistant {
+		switch m.Role {
+		case content.RoleAssistant:
 			appendAssistant(j, m, &first)
-		} else {
+		case content.RoleSystem:
+			// In place: Chat Completions takes system messages anywhere.
+			j.comma(&first)
+			j.raw(`{"role":"system","content":"`)
+			n := 0
+			for _, p := range m.Parts {
+				if p.Kind == content.PartText {
+					if n > 0 {
+						j.raw(`\n\n`) // as the system prompt's blocks are joined
+					}
+					j.b = appendEscaped(j.b, p.Text.Bytes())
+					n++
+				}
+			}
+			j.raw(`"}`)
+		default:
 			appendUser(j, m, &first)
 		}
 	}

@@ -36,6 +36,7 @@ type chunkDelta struct {
 	Content          text            `json:"content"`
 	ReasoningContent text            `json:"reasoning_content"`
 	Reasoning        text            `json:"reasoning"`
+	Thinking         text            `json:"thinking"` // Ollama's name for it
 	Refusal          text            `json:"refusal"`
 	ToolCalls        []chunkToolCall `json:"tool_calls"`
 }
@@ -275,11 +276,15 @@ func (s *UpstreamStream) step() error {
 // delta queues the deltas of one chunk: reasoning first, as it precedes
 // the answer it leads to, then text, then tool calls.
 func (s *UpstreamStream) delta(d *chunkDelta) {
-	// Engines name reasoning reasoning_content or reasoning; some send
-	// both with the same text.
+	// Engines name reasoning reasoning_content (llama.cpp, vLLM, DeepSeek),
+	// reasoning (vLLM, Ollama, LM Studio) or thinking (Ollama); some send
+	// two of them with the same text, so the first present is taken.
 	think := d.ReasoningContent.b
 	if len(think) == 0 {
 		think = d.Reasoning.b
+	}
+	if len(think) == 0 {
+		think = d.Thinking.b
 	}
 	if len(think) > 0 {
 		s.queue(content.Delta{Kind: content.DeltaThinking, Index: s.block(blockThinking), Text: content.Of(think)}, len(think))

@@ -331,3 +331,32 @@ func FuzzUpstreamResponse(f *testing.F) {
 		}
 	})
 }
+
+// Every name engines give reasoning becomes thinking, never text, in a
+// stream and in a whole reply: reasoning_content, reasoning, and Ollama's
+// thinking.
+func TestUpstreamReasoningNames(t *testing.T) {
+	for _, field := range []string{"reasoning_content", "reasoning", "thinking"} {
+		body := sseBody(
+			`{"choices":[{"index":0,"delta":{"role":"assistant","`+field+`":"hmm"}}]}`,
+			`{"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}`,
+			`[DONE]`,
+		)
+		deltas, err := drain(t, newStream(body, nil))
+		if err != io.EOF {
+			t.Fatal(err)
+		}
+		want := []got{{Kind: content.DeltaThinking, Index: 0, Text: "hmm"}, {Kind: content.DeltaText, Index: 1, Text: "ok"}}
+		if d := cmp.Diff(want, deltas); d != "" {
+			t.Errorf("%s, streamed (-want +got):\n%s", field, d)
+		}
+		whole := NewUpstreamResponse([]byte(`{"choices":[{"index":0,"message":{"role":"assistant","`+field+`":"hmm","content":"ok"},"finish_reason":"stop"}]}`), nil)
+		deltas, err = drain(t, whole)
+		if err != io.EOF {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, deltas); d != "" {
+			t.Errorf("%s, whole reply (-want +got):\n%s", field, d)
+		}
+	}
+}

@@ -247,3 +247,36 @@ func FuzzDecodeRequest(f *testing.F) {
 		checkReencodes(t, r, p)
 	})
 }
+
+// A system message inside the conversation goes to an OpenAI-compatible
+// engine in its place, its text blocks joined as the system prompt's are.
+func TestEncodeUpstreamSystemMessageInPlace(t *testing.T) {
+	r := &content.Request{
+		System: []content.Text{tx("top")},
+		Messages: []content.Message{
+			{Role: content.RoleUser, Parts: []content.Part{{Kind: content.PartText, Text: tx("u1")}}},
+			{Role: content.RoleSystem, Parts: []content.Part{{Kind: content.PartText, Text: tx("s1")}, {Kind: content.PartText, Text: tx("s2")}}},
+			{Role: content.RoleAssistant, Parts: []content.Part{{Kind: content.PartText, Text: tx("a1")}}},
+		},
+	}
+	body, err := EncodeUpstream(logic.Target{Model: "m"}, logic.Params{}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	var seq []string
+	for _, m := range got.Messages {
+		seq = append(seq, m.Role+":"+m.Content)
+	}
+	if d := cmp.Diff([]string{"system:top", "user:u1", "system:s1\n\ns2", "assistant:a1"}, seq); d != "" {
+		t.Errorf("messages (-want +got):\n%s", d)
+	}
+}
