@@ -49,6 +49,7 @@ type toolParser struct {
 	calls   int    // calls opened
 	args    valueScanner
 	trigger []byte
+	off     int // where the call object starts in buf: what precedes it is held as text until a call opens
 }
 
 func newToolParser(f Family, sink Sink) *toolParser {
@@ -109,17 +110,24 @@ func (p *toolParser) consume(n int) {
 	p.buf = p.buf[:copy(p.buf, p.buf[n:])]
 }
 
-// fail gives up on a call: before one opened, everything held is text;
-// after, the call ends where it is and the rest is text.
+// fail gives up on a call. In the JSON families everything held is text
+// and no call can follow. Otherwise the trigger that opened it is text (if
+// no call opened), and what follows is read again as text: it may hold
+// the next trigger.
 func (p *toolParser) fail() error {
-	err := p.text(p.buf)
-	p.consume(len(p.buf))
-	p.opened = false
-	if p.trigger != nil {
-		p.state = stText
-	} else {
+	var err error
+	if p.trigger == nil {
+		err = p.text(p.buf)
+		p.consume(len(p.buf))
 		p.state = stPlain
+	} else {
+		if !p.opened && bytes.HasPrefix(p.buf, p.trigger) {
+			err = p.text(p.trigger)
+			p.consume(len(p.trigger))
+		}
+		p.state = stText
 	}
+	p.opened, p.off = false, 0
 	return err
 }
 
@@ -143,7 +151,7 @@ func (p *toolParser) step() (bool, error) {
 				return false, nil
 			}
 			if bytes.HasPrefix(rest, []byte(tag)) {
-				p.consume(i + len(tag))
+				p.off = i + len(tag)
 				p.state = stHeader
 				return true, nil
 			}
@@ -152,7 +160,7 @@ func (p *toolParser) step() (bool, error) {
 			p.state = stPlain
 			return true, nil
 		}
-		p.state = stOpen
+		p.state, p.off = stOpen, 0
 		if p.family == FamilyLlama3 {
 			p.state = stHeader
 		}
@@ -195,7 +203,7 @@ func (p *toolParser) step() (bool, error) {
 		if !ok {
 			return true, p.fail()
 		}
-		p.consume(i)
+		p.off = i
 		p.state = stHeader
 		return true, nil
 
@@ -305,7 +313,7 @@ func (p *toolParser) step() (bool, error) {
 			switch p.buf[i] {
 			case ',':
 				p.consume(i + 1)
-				p.state = stHeader
+				p.state, p.off = stHeader, 0
 				p.opened = false
 				return true, nil
 			case ']':
@@ -370,7 +378,7 @@ func (p *toolParser) open(raw []byte, escaped bool) error {
 // them are skipped; arguments that come before the name are held until
 // the name is known.
 func (p *toolParser) header() (bool, error) {
-	i := skipWS(p.buf, 0)
+	i := skipWS(p.buf, p.off)
 	if i == len(p.buf) {
 		return false, nil
 	}
