@@ -34,6 +34,10 @@ import (
 // with the tool's position and the keyword, never with content, and so is
 // a schema past the bounds below.
 //
+// Numbers have at most 16 integer digits, 15 fraction digits and a
+// two-digit exponent, so every number the grammar admits fits a float64;
+// strings admit no surrogate and nothing past U+10FFFF (see normalizer).
+//
 // A call is complete only if the model ends it within max_tokens: a reply
 // cut by the token limit may hold a partial call, as with any backend.
 
@@ -97,12 +101,12 @@ func (g *gbnf) rule(prefix string, body []byte) string {
 
 // The primitives every grammar has.
 const grammarBase = `ws ::= | " " | "\n" [ \t]{0,20}
-char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})
+char ::= [^"\\\x7F\x00-\x1F\uD800-\uDFFF\U00110000-\U7FFFFFFF] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})
 string ::= "\"" char* "\""
 int ::= "-"? ("0" | [1-9] [0-9]{0,15})
 nonneg-int ::= "0" | [1-9] [0-9]{0,15}
 pos-int ::= [1-9] [0-9]{0,15}
-frac ::= ("." [0-9]{1,15})? ([eE] [-+]? [0-9]{1,15})?
+frac ::= ("." [0-9]{1,15})? ([eE] [-+]? [0-9]{1,2})?
 number ::= int frac
 nonneg-number ::= nonneg-int frac
 boolean ::= "true" | "false"

@@ -248,7 +248,33 @@ func (s *Session) GenerateTo(ctx context.Context, msgs []ChatMessage, p Params, 
 		markers = s.model.markers
 	}
 	out := &streamer{stops: p.Stop, emit: emit}
+	write := out.write
+	var norm *normalizer
+	if grammar.active {
+		norm = &normalizer{}
+		norm.emit = func(b []byte) error {
+			idx, err := out.write(b)
+			if idx >= 0 && err == nil {
+				err = errStopMatched{idx}
+			}
+			return err
+		}
+		write = func(b []byte) (int, error) {
+			err := norm.write(b)
+			var sm errStopMatched
+			if errors.As(err, &sm) {
+				return sm.idx, nil
+			}
+			return -1, err
+		}
+	}
 	finish := func(err error) (Result, error) {
+		if err == nil && norm != nil {
+			var sm errStopMatched
+			if err = norm.flush(); errors.As(err, &sm) {
+				res.Stop, res.StopIndex, err = logic.StopSequence, sm.idx, nil
+			}
+		}
 		if err == nil {
 			err = out.flush()
 		}
@@ -275,7 +301,7 @@ func (s *Session) GenerateTo(ctx context.Context, msgs []ChatMessage, p Params, 
 			break
 		}
 		piece = s.piece(tok, piece, markers[tok])
-		idx, err := out.write(piece)
+		idx, err := write(piece)
 		if err != nil {
 			return res, err
 		}
@@ -299,6 +325,11 @@ func (s *Session) GenerateTo(ctx context.Context, msgs []ChatMessage, p Params, 
 	}
 	return res, out.flush()
 }
+
+// errStopMatched carries a stop sequence's match out of the normalizer.
+type errStopMatched struct{ idx int }
+
+func (errStopMatched) Error() string { return "stop sequence" }
 
 // ingest brings the cache to hold exactly prompt but its last token, then
 // decodes the rest, so the logits of the prompt's last token are ready.

@@ -50,6 +50,9 @@ type toolParser struct {
 	args    valueScanner
 	trigger []byte
 	off     int // where the call object starts in buf: what precedes it is held as text until a call opens
+	// afterCall drops the whitespace between calls (and after the last),
+	// which formats the calls and says nothing.
+	afterCall bool
 }
 
 func newToolParser(f Family, sink Sink) *toolParser {
@@ -84,7 +87,13 @@ func (p *toolParser) write(b []byte) error {
 func (p *toolParser) flush() error {
 	var err error
 	switch p.state {
-	case stStart, stText, stPlain, stOpen, stName:
+	case stText:
+		if !p.afterCall {
+			err = p.text(p.buf)
+		} else {
+			err = p.text(p.buf[skipWS(p.buf, 0):])
+		}
+	case stStart, stPlain, stOpen, stName:
 		err = p.text(p.buf)
 	case stHeader:
 		if !p.opened {
@@ -167,6 +176,14 @@ func (p *toolParser) step() (bool, error) {
 		return true, nil
 
 	case stText:
+		if p.afterCall {
+			i := skipWS(p.buf, 0)
+			p.consume(i)
+			if len(p.buf) == 0 {
+				return false, nil
+			}
+			p.afterCall = false
+		}
 		if i := bytes.Index(p.buf, p.trigger); i >= 0 {
 			// The trigger stays at the front of buf: if no call follows
 			// after all, it goes on as text.
@@ -319,7 +336,7 @@ func (p *toolParser) step() (bool, error) {
 			case ']':
 				p.consume(i + 1)
 				p.opened = false
-				p.state = stText
+				p.state, p.afterCall = stText, true
 				return true, nil
 			}
 			return true, p.fail()
@@ -333,7 +350,7 @@ func (p *toolParser) step() (bool, error) {
 		}
 		p.consume(i)
 		p.opened = false
-		p.state = stText
+		p.state, p.afterCall = stText, true
 		if p.trigger == nil {
 			p.state = stPlain
 		}
@@ -345,7 +362,7 @@ func (p *toolParser) step() (bool, error) {
 func (p *toolParser) afterArgs() {
 	if p.family == FamilyMistralArgs {
 		p.opened = false
-		p.state = stText
+		p.state, p.afterCall = stText, true
 		return
 	}
 	p.state = stTrailer

@@ -83,7 +83,7 @@ var parseGolden = []struct {
 		`⟨call get_weather⟩⟨args {"city": "Paris", "days": 3}⟩`, 1},
 	{"hermes/text-then-two", FamilyHermes,
 		"Let me check.\n<tool_call>\n{\"name\": \"a\", \"arguments\": {}}\n</tool_call>\n<tool_call>\n{\"name\": \"b\", \"arguments\": {\"x\": [1, {\"y\": \"}\"}]}}\n</tool_call>",
-		"Let me check.\n⟨call a⟩⟨args {}⟩\n⟨call b⟩⟨args {\"x\": [1, {\"y\": \"}\"}]}⟩", 2},
+		"Let me check.\n⟨call a⟩⟨args {}⟩⟨call b⟩⟨args {\"x\": [1, {\"y\": \"}\"}]}⟩", 2},
 	{"hermes/args-first", FamilyHermes,
 		`<tool_call>{"arguments": {"q": 1}, "name": "search"}</tool_call>`,
 		`⟨call search⟩⟨args {"q": 1}⟩`, 1},
