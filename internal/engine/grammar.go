@@ -41,6 +41,8 @@ import (
 // A call is complete only if the model ends it within max_tokens: a reply
 // cut by the token limit may hold a partial call, as with any backend.
 
+// Tool names are 1 to 128 of A-Z a-z 0-9 _ . : - (as the APIs allow).
+//
 // Bounds on what tools may cost.
 const (
 	maxTools       = 128
@@ -483,6 +485,10 @@ func toolGrammar(f Family, tools []Tool, only int, single bool) (string, error) 
 	var calls []string
 	for i, t := range tools {
 		g.tool = i
+		if !validToolName(t.Name.Bytes()) {
+			g.fail("a tool's name must be 1 to 128 of the characters A-Z a-z 0-9 _ . : -")
+			return "", g.err
+		}
 		if t.Schema.Len() > maxSchemaBytes {
 			g.fail(fmt.Sprintf("the schema is larger than %d bytes", maxSchemaBytes))
 			return "", g.err
@@ -572,6 +578,21 @@ func toolGrammar(f Family, tools []Tool, only int, single bool) (string, error) 
 		root = `"{" ws "\"tool_call\"" ws ":" ws call ws "}"`
 	}
 	return "root ::= " + root + "\n" + string(g.rules) + grammarBase, nil //contentvet:ok the grammar holds names and keys of the tools; it goes to llama.cpp's grammar parser only and is never printed
+}
+
+// validToolName is what OpenAI's and Anthropic's APIs allow, and what
+// every family's format can carry unescaped (Mistral's [TOOL_CALLS]name
+// has no quoting).
+func validToolName(b []byte) bool {
+	if len(b) == 0 || len(b) > 128 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // triggerPattern is the lazy grammar's trigger for family f: a regular

@@ -209,6 +209,12 @@ func TestSchemaRefusals(t *testing.T) {
 			t.Errorf("error quotes content: %v", err)
 		}
 	}
+	for _, name := range []string{"", "a\x00", "sp ace", `q"`, strings.Repeat("n", 129)} {
+		_, err := toolGrammar(FamilyHermes, []Tool{{Name: content.FromString(name)}}, -1, false)
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "name") {
+			t.Errorf("name %q: %v", name, err)
+		}
+	}
 	many := make([]Tool, maxTools+1)
 	if _, err := toolGrammar(FamilyHermes, many, -1, false); !errors.Is(err, ErrInvalid) {
 		t.Errorf("too many tools: %v", err)
