@@ -68,7 +68,8 @@ func (m *Model) prompt(msgs []ChatMessage, tools []Tool) ([]llama.Token, error) 
 			toks = append(toks, llama.Tokenize(m.vocab, s.text, add, true)...)
 			continue
 		}
-		//contentvet:ok the binding takes Go strings; this one goes straight to llama_tokenize and is never printed
+		// The binding takes Go strings; this one goes straight to
+		// llama_tokenize and is never printed.
 		text := string(s.content)
 		toks = append(toks, llama.Tokenize(m.vocab, text, first, false)...)
 	}
