@@ -16,7 +16,7 @@ import (
 //   - tool_choice required/any: the grammar applies from the first token:
 //     the reply is one call (or up to maxCalls when parallel calls are
 //     allowed) to any of the tools.
-//   - a named tool: the same, with that tool only.
+//   - a named tool: one call, to that tool.
 //   - auto: a lazy grammar. The model writes freely until it writes its
 //     family's opening of a call (<tool_call>, [TOOL_CALLS], or for the
 //     JSON families a reply that starts with {"name" / {"tool_call");
@@ -781,7 +781,8 @@ func (m *Model) grammar(p Params) (toolGrammarSpec, error) {
 		}
 	}
 	f := m.tmpl.family
-	text, err := toolGrammar(f, p.Tools, only, c.Single)
+	// A named tool is called once; parallel calls are for "any tool".
+	text, err := toolGrammar(f, p.Tools, only, c.Single || c.Mode == ToolNamed)
 	if err != nil {
 		return toolGrammarSpec{}, err
 	}
