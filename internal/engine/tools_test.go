@@ -10,6 +10,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/hybridgroup/yzma/pkg/llama"
+
 	"github.com/inference-relay/relay/internal/content"
 	"github.com/inference-relay/relay/internal/gguf"
 	"github.com/inference-relay/relay/internal/logic"
@@ -374,3 +376,33 @@ func checkType(v any, t string, s map[string]any, at string) error {
 }
 
 func asList(v any) []any { l, _ := v.([]any); return l }
+
+// Every family's grammar, eager and lazy (with its trigger pattern), is
+// accepted by llama.cpp's grammar parser.
+func TestGrammarsParse(t *testing.T) {
+	m := tinyModel(t, gguf.TinyOptions{ContextLength: 4096})
+	for _, f := range []Family{FamilyGeneric, FamilyHermes, FamilyLlama3, FamilyMistral, FamilyMistralArgs} {
+		for _, single := range []bool{false, true} {
+			text, err := toolGrammar(f, testTools(), -1, single)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, lazy := range []bool{false, true} {
+				spec := toolGrammarSpec{active: true, text: text, lazy: lazy, trigger: triggerPattern(f)}
+				smpl, err := newSampler(Params{}, m.vocab, spec)
+				if err != nil {
+					t.Fatalf("%v single=%v lazy=%v: %v", f, single, lazy, err)
+				}
+				llama.SamplerFree(smpl)
+			}
+		}
+	}
+}
+
+// A grammar llama.cpp cannot parse is an error, not a crash.
+func TestBadGrammarRefused(t *testing.T) {
+	m := tinyModel(t, gguf.TinyOptions{})
+	if _, err := newSampler(Params{}, m.vocab, toolGrammarSpec{active: true, text: "root ::= missing-rule\n"}); err == nil {
+		t.Fatal("a grammar with an undefined rule was accepted")
+	}
+}
