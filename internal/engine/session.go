@@ -196,11 +196,7 @@ func (s *Session) GenerateTo(ctx context.Context, msgs []ChatMessage, p Params, 
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	tools := p.Tools
-	if p.ToolChoice.Mode == ToolNone && len(tools) == 0 {
-		tools = nil
-	}
-	prompt, err := s.model.prompt(msgs, tools)
+	prompt, err := s.model.prompt(msgs, p.Tools)
 	if err != nil {
 		return res, err
 	}
