@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/anthropics/anthropic-sdk-go v1.84.0
+	github.com/ardanlabs/jinja v1.8.0
 	github.com/ebitengine/purego v0.10.0
 	github.com/google/go-cmp v0.7.0
 	github.com/hybridgroup/yzma v1.27.0

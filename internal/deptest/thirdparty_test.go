@@ -42,6 +42,11 @@ var thirdParty = map[string]dep{
 		imports: []string{"internal/engine"},
 		links:   engineChild,
 	},
+	"github.com/ardanlabs/jinja": {
+		why:     "chat templates render in the engine child only (content is placeholders there); the relay process never links it",
+		imports: []string{"internal/engine"},
+		links:   engineChild,
+	},
 	"github.com/ebitengine/purego": {
 		why:     "the engine child's dlopen of the verified libraries; nothing else loads native code",
 		imports: []string{"internal/engine"},

@@ -10,6 +10,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go"
 	"github.com/openai/openai-go/v3"
 	ooption "github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/inference-relay/relay"
 	"github.com/inference-relay/relay/internal/config"
@@ -20,10 +21,17 @@ import (
 // withEngine adds the embedded engine serving a generated random-weight
 // model named "tiny", or skips when the llama.cpp libraries are absent
 // (fails under CI, where scripts/setup-llama installs them).
-func withEngine(t *testing.T) func(*relay.Config) {
+func withEngine(t *testing.T) func(*relay.Config) { return withEngineContext(t, 512) }
+
+// withEngineContext is withEngine with a model and engine of ctxLen tokens.
+func withEngineContext(t *testing.T, ctxLen int) func(*relay.Config) {
 	t.Helper()
 	lib := enginetest.LibDir(t)
-	path := enginetest.TinyModel(t, 1, gguf.TinyOptions{})
+	o := gguf.TinyOptions{}
+	if ctxLen != 512 {
+		o.ContextLength = ctxLen
+	}
+	path := enginetest.TinyModel(t, 1, o)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +39,7 @@ func withEngine(t *testing.T) func(*relay.Config) {
 	off := false
 	return func(c *relay.Config) {
 		c.EngineBinary = exe
-		c.Engine = config.Engine{Threads: 1, Ollama: &off, LibDir: lib, ContextLength: 512}
+		c.Engine = config.Engine{Threads: 1, Ollama: &off, LibDir: lib, ContextLength: ctxLen}
 		c.Models = []config.Model{{Name: "tiny", Path: path}}
 	}
 }
@@ -143,5 +151,136 @@ func TestEngineBehindBothSDKs(t *testing.T) {
 	}
 	if len(doc.Engine.Children) != 1 || !doc.Engine.Children[0].NoNetwork || !doc.Engine.Children[0].Confined {
 		t.Errorf("children %+v", doc.Engine.Children)
+	}
+}
+
+const weatherSchemaJSON = `{"type": "object", "properties": {"city": {"type": "string", "maxLength": 10},` +
+	` "unit": {"enum": ["celsius", "fahrenheit"]}}, "required": ["city", "unit"], "additionalProperties": false}`
+
+// weatherArgsValid checks arguments against weatherSchemaJSON.
+func weatherArgsValid(t *testing.T, args string) {
+	t.Helper()
+	var a map[string]any
+	if err := json.Unmarshal([]byte(args), &a); err != nil {
+		t.Fatalf("arguments %q: %v", args, err)
+	}
+	city, ok := a["city"].(string)
+	unit, _ := a["unit"].(string)
+	if len(a) != 2 || !ok || len([]rune(city)) > 10 || (unit != "celsius" && unit != "fahrenheit") {
+		t.Fatalf("arguments %s do not validate against the schema", args)
+	}
+}
+
+// TestEngineToolsBehindBothSDKs: a full tool round trip with the embedded
+// engine through both official Go SDKs, streaming and not. tool_choice
+// names the tool, so even the random-weight model calls it, with
+// arguments that validate against its schema; the call and its result
+// then go back, and the model answers.
+func TestEngineToolsBehindBothSDKs(t *testing.T) {
+	h := newHarness(t, withEngineContext(t, 4096))
+	ctx := context.Background()
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(weatherSchemaJSON), &schema); err != nil {
+		t.Fatal(err)
+	}
+
+	oc := openaiClient(h)
+	for _, streaming := range []bool{false, true} {
+		params := openai.ChatCompletionNewParams{
+			Model:       "tiny",
+			Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Weather in Paris?")},
+			MaxTokens:   openai.Int(200),
+			Temperature: openai.Float(0.8),
+			Seed:        openai.Int(5),
+			Tools: []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+				Name: "get_weather", Description: openai.String("Current weather."), Parameters: shared.FunctionParameters(schema),
+			})},
+			ToolChoice: openai.ChatCompletionToolChoiceOptionUnionParam{OfFunctionToolChoice: &openai.ChatCompletionNamedToolChoiceParam{
+				Function: openai.ChatCompletionNamedToolChoiceFunctionParam{Name: "get_weather"},
+			}},
+			ParallelToolCalls: openai.Bool(false),
+		}
+		var msg openai.ChatCompletionMessage
+		var finish string
+		if streaming {
+			stream := oc.Chat.Completions.NewStreaming(ctx, params)
+			var acc openai.ChatCompletionAccumulator
+			for stream.Next() {
+				acc.AddChunk(stream.Current())
+			}
+			if err := stream.Err(); err != nil {
+				t.Fatal(err)
+			}
+			msg, finish = acc.Choices[0].Message, acc.Choices[0].FinishReason
+		} else {
+			res, err := oc.Chat.Completions.New(ctx, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, finish = res.Choices[0].Message, res.Choices[0].FinishReason
+		}
+		if len(msg.ToolCalls) != 1 || msg.ToolCalls[0].Function.Name != "get_weather" || msg.ToolCalls[0].ID == "" || finish != "tool_calls" {
+			t.Fatalf("streaming=%v: message %s finish %q", streaming, msg.RawJSON(), finish)
+		}
+		weatherArgsValid(t, msg.ToolCalls[0].Function.Arguments)
+		params.Messages = append(params.Messages, msg.ToParam(), openai.ToolMessage(`{"temp": 21}`, msg.ToolCalls[0].ID))
+		params.ToolChoice = openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("auto")}
+		params.MaxTokens = openai.Int(8)
+		res, err := oc.Chat.Completions.New(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Choices[0].Message.Content == "" || res.Choices[0].FinishReason != "length" {
+			t.Fatalf("streaming=%v: after the tool %s", streaming, res.RawJSON())
+		}
+	}
+
+	ac := anthropicClient(h)
+	for _, streaming := range []bool{false, true} {
+		params := anthropic.MessageNewParams{
+			Model: "tiny", MaxTokens: 200, Temperature: anthropic.Float(0.8),
+			Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))},
+			Tools: []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{
+				Name: "get_weather", Description: anthropic.String("Current weather."),
+				InputSchema: anthropic.ToolInputSchemaParam{Properties: schema["properties"], Required: []string{"city", "unit"}},
+			}}},
+			ToolChoice: anthropic.ToolChoiceParamOfTool("get_weather"),
+		}
+		var m anthropic.Message
+		if streaming {
+			s := ac.Messages.NewStreaming(ctx, params)
+			for s.Next() {
+				if err := m.Accumulate(s.Current()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Err(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			res, err := ac.Messages.New(ctx, params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m = *res
+		}
+		if len(m.Content) != 1 || m.Content[0].Type != "tool_use" || m.StopReason != anthropic.StopReasonToolUse {
+			t.Fatalf("streaming=%v: %s", streaming, m.RawJSON())
+		}
+		tu := m.Content[0].AsToolUse()
+		if tu.Name != "get_weather" || tu.ID == "" {
+			t.Fatalf("streaming=%v: tool use %s", streaming, m.Content[0].RawJSON())
+		}
+		weatherArgsValid(t, string(tu.Input))
+		params.Messages = append(params.Messages, m.ToParam(), anthropic.NewUserMessage(anthropic.NewToolResultBlock(tu.ID, `{"temp": 21}`, false)))
+		params.ToolChoice = anthropic.ToolChoiceUnionParam{OfAuto: &anthropic.ToolChoiceAutoParam{}}
+		params.MaxTokens = 8
+		res, err := ac.Messages.New(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Content) != 1 || res.Content[0].Text == "" || res.StopReason != anthropic.StopReasonMaxTokens {
+			t.Fatalf("streaming=%v: after the tool %s", streaming, res.RawJSON())
+		}
 	}
 }

@@ -296,7 +296,7 @@ func TestClosed(t *testing.T) {
 func TestAbortFlagInterruptsDecode(t *testing.T) {
 	m := tinyModel(t, gguf.TinyOptions{})
 	s := session(t, m, 256)
-	toks, err := m.prompt(chat(strings.Repeat("many words here ", 10)))
+	toks, err := m.prompt(chat(strings.Repeat("many words here ", 10)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

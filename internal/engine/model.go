@@ -22,7 +22,8 @@ type Model struct {
 	mu       sync.Mutex
 	m        llama.Model
 	vocab    llama.Vocab
-	template string
+	tmpl     *chatTemplate
+	markers  map[llama.Token]bool // control tokens of tool-call markers: rendered as text
 	threads  int
 	trainCtx int
 	sessions map[*Session]bool
@@ -48,33 +49,65 @@ func OpenModel(path string, o ModelOptions) (*Model, error) {
 		// llama.cpp says nothing more through the API; its log is silenced.
 		return nil, errors.New("engine: llama.cpp could not load the model")
 	}
-	tmpl := llama.ModelChatTemplate(m, "")
-	if tmpl == "" {
-		// llama.cpp's own default for models without a template.
-		tmpl = "chatml"
-	}
-	return &Model{
+	vocab := llama.ModelGetVocab(m)
+	// The template comes from the GGUF already open: the engine reads no
+	// other file. Without one, fallbackTemplate.
+	tmpl := newChatTemplate(llama.ModelChatTemplate(m, ""), tokenText(vocab, llama.VocabBOS(vocab)), tokenText(vocab, llama.VocabEOS(vocab)))
+	mdl := &Model{
 		m:        m,
-		vocab:    llama.ModelGetVocab(m),
-		template: tmpl,
+		vocab:    vocab,
+		tmpl:     tmpl,
+		markers:  map[llama.Token]bool{},
 		threads:  o.Threads,
 		trainCtx: int(llama.ModelNCtxTrain(m)),
 		sessions: map[*Session]bool{},
-	}, nil
+	}
+	for _, t := range markerTexts {
+		if tok, ok := mdl.markerToken(t); ok {
+			mdl.markers[tok] = true
+		}
+	}
+	return mdl, nil
 }
+
+// markerTexts are the tool-call markers of the families: a model whose
+// vocabulary has one as a special token must show it in its output for
+// the parser to see the call.
+var markerTexts = []string{"<tool_call>", "</tool_call>", "[TOOL_CALLS]", "[ARGS]", "<|python_tag|>"}
+
+// markerToken is the single special token that spells t, if there is one.
+func (m *Model) markerToken(t string) (llama.Token, bool) {
+	toks := llama.Tokenize(m.vocab, t, false, true)
+	if len(toks) != 1 || tokenText(m.vocab, toks[0]) != t {
+		return 0, false
+	}
+	attr := llama.VocabGetAttr(m.vocab, toks[0])
+	return toks[0], attr&(llama.TokenAttrControl|llama.TokenAttrUserDef) != 0
+}
+
+// tokenText is the text of a special token, "" for none.
+func tokenText(v llama.Vocab, t llama.Token) string {
+	if t < 0 || t >= llama.Token(llama.VocabNTokens(v)) {
+		return ""
+	}
+	return llama.VocabGetText(v, t)
+}
+
+// ToolFamily is the tool-call format read from the model's chat template.
+func (m *Model) ToolFamily() Family { return m.tmpl.family }
 
 // TrainContextLength is the context length the model was trained with.
 func (m *Model) TrainContextLength() int { return m.trainCtx }
 
 // CountTokens returns the number of prompt tokens msgs make with the
 // model's chat template, as Generate would count them.
-func (m *Model) CountTokens(msgs []ChatMessage) (int, error) {
+func (m *Model) CountTokens(msgs []ChatMessage, tools ...Tool) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return 0, ErrClosed
 	}
-	toks, err := m.prompt(msgs)
+	toks, err := m.prompt(msgs, tools)
 	return len(toks), err
 }
 

@@ -32,6 +32,11 @@ type Params struct {
 	// Stop ends the completion at the first occurrence of any of these
 	// byte sequences, which are not emitted.
 	Stop [][]byte
+	// Tools the model may call, and how (see grammar.go). With tools and
+	// a mode other than ToolNone, the output is parsed for calls in the
+	// model's format and calls reach the Sink as calls.
+	Tools      []Tool
+	ToolChoice ToolChoice
 }
 
 // Result is the metadata of one generation.
@@ -43,6 +48,9 @@ type Result struct {
 	// StopIndex is the index in Params.Stop of the sequence that matched,
 	// or -1.
 	StopIndex int
+	// ToolCalls is the number of calls the reply made; when the model
+	// ended its turn after one, Stop is logic.StopToolUse.
+	ToolCalls int
 }
 
 // Session is one llama.cpp context: one KV cache, one conversation at a
@@ -163,6 +171,19 @@ func (p *Params) validate() error {
 // returns; an error from emit ends generation and is returned. When ctx is
 // cancelled, Generate returns ctx's error promptly, with the counts so far.
 func (s *Session) Generate(ctx context.Context, msgs []ChatMessage, p Params, emit func(piece []byte) error) (Result, error) {
+	return s.GenerateTo(ctx, msgs, p, textSink(emit))
+}
+
+// textSink passes text on and calls as their text would never come: it
+// is for callers that set no tools.
+type textSink func([]byte) error
+
+func (f textSink) Text(p []byte) error     { return f(p) }
+func (f textSink) ToolCall([]byte) error   { return nil }
+func (f textSink) ToolArgs(p []byte) error { return nil }
+
+// GenerateTo is Generate with tools: text and calls go to sink.
+func (s *Session) GenerateTo(ctx context.Context, msgs []ChatMessage, p Params, sink Sink) (Result, error) {
 	res := Result{StopIndex: -1}
 	if err := p.validate(); err != nil {
 		return res, err
@@ -175,7 +196,11 @@ func (s *Session) Generate(ctx context.Context, msgs []ChatMessage, p Params, em
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	prompt, err := s.model.prompt(msgs)
+	prompt, err := s.model.prompt(msgs, p.Tools)
+	if err != nil {
+		return res, err
+	}
+	grammar, err := s.model.grammar(p)
 	if err != nil {
 		return res, err
 	}
@@ -204,10 +229,62 @@ func (s *Session) Generate(ctx context.Context, msgs []ChatMessage, p Params, em
 	if err := s.ingest(ctx, prompt); err != nil {
 		return res, err
 	}
-	smpl := newSampler(p)
+	smpl, err := newSampler(p, s.model.vocab, grammar)
+	if err != nil {
+		return res, err
+	}
 	defer llama.SamplerFree(smpl)
 
+	var parser *toolParser
+	emit := sink.Text
+	var markers map[llama.Token]bool
+	if grammar.active {
+		parser = newToolParser(s.model.tmpl.family, sink)
+		emit = parser.write
+		markers = s.model.markers
+	}
 	out := &streamer{stops: p.Stop, emit: emit}
+	write := out.write
+	var norm *normalizer
+	if grammar.active {
+		norm = &normalizer{}
+		norm.emit = func(b []byte) error {
+			idx, err := out.write(b)
+			if idx >= 0 && err == nil {
+				err = errStopMatched{idx}
+			}
+			return err
+		}
+		write = func(b []byte) (int, error) {
+			err := norm.write(b)
+			var sm errStopMatched
+			if errors.As(err, &sm) {
+				return sm.idx, nil
+			}
+			return -1, err
+		}
+	}
+	finish := func(err error) (Result, error) {
+		if err == nil && norm != nil {
+			var sm errStopMatched
+			if err = norm.flush(); errors.As(err, &sm) {
+				res.Stop, res.StopIndex, err = logic.StopSequence, sm.idx, nil
+			}
+		}
+		if err == nil {
+			err = out.flush()
+		}
+		if parser != nil {
+			if ferr := parser.flush(); err == nil {
+				err = ferr
+			}
+			res.ToolCalls = parser.Calls()
+			if res.ToolCalls > 0 && res.Stop == logic.StopEnd {
+				res.Stop = logic.StopToolUse
+			}
+		}
+		return res, err
+	}
 	piece := make([]byte, 64)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -219,13 +296,16 @@ func (s *Session) Generate(ctx context.Context, msgs []ChatMessage, p Params, em
 			res.Stop = logic.StopEnd
 			break
 		}
-		piece = s.piece(tok, piece)
-		idx, err := out.write(piece)
+		piece = s.piece(tok, piece, markers[tok])
+		idx, err := write(piece)
 		if err != nil {
 			return res, err
 		}
 		if idx >= 0 {
 			res.Stop, res.StopIndex = logic.StopSequence, idx
+			if parser != nil {
+				return finish(parser.flush())
+			}
 			return res, nil
 		}
 		if res.CompletionTokens == budget {
@@ -236,8 +316,16 @@ func (s *Session) Generate(ctx context.Context, msgs []ChatMessage, p Params, em
 			return res, err
 		}
 	}
+	if parser != nil {
+		return finish(nil)
+	}
 	return res, out.flush()
 }
+
+// errStopMatched carries a stop sequence's match out of the normalizer.
+type errStopMatched struct{ idx int }
+
+func (errStopMatched) Error() string { return "stop sequence" }
 
 // ingest brings the cache to hold exactly prompt but its last token, then
 // decodes the rest, so the logits of the prompt's last token are ready.
@@ -289,28 +377,42 @@ func (s *Session) decode(ctx context.Context, toks []llama.Token) error {
 
 // piece renders tok as bytes (control tokens render as nothing) into buf,
 // growing it when the piece is longer.
-func (s *Session) piece(tok llama.Token, buf []byte) []byte {
+func (s *Session) piece(tok llama.Token, buf []byte, special bool) []byte {
 	buf = buf[:cap(buf)]
-	n := llama.TokenToPiece(s.model.vocab, tok, buf, 0, false)
+	n := llama.TokenToPiece(s.model.vocab, tok, buf, 0, special)
 	if n < 0 {
 		buf = make([]byte, -n)
-		n = llama.TokenToPiece(s.model.vocab, tok, buf, 0, false)
+		n = llama.TokenToPiece(s.model.vocab, tok, buf, 0, special)
 	}
 	return buf[:max(n, 0)]
 }
 
-// newSampler builds the chain: greedy at temperature 0, else top-p, then
-// temperature, then a seeded draw.
-func newSampler(p Params) llama.Sampler {
+// newSampler builds the chain: the tools' grammar first when there is
+// one, then greedy at temperature 0, else top-p, then temperature, then a
+// seeded draw.
+func newSampler(p Params, vocab llama.Vocab, g toolGrammarSpec) (llama.Sampler, error) {
 	chain := llama.SamplerChainInit(llama.SamplerChainDefaultParams())
+	if g.text != "" {
+		var gs llama.Sampler
+		if g.lazy {
+			gs = llama.SamplerInitGrammarLazyPatterns(vocab, g.text, "root", []string{g.trigger}, g.triggerTokens)
+		} else {
+			gs = llama.SamplerInitGrammar(vocab, g.text, "root")
+		}
+		if gs == 0 {
+			llama.SamplerFree(chain)
+			return 0, errors.New("engine: llama.cpp refused the tools' grammar")
+		}
+		llama.SamplerChainAdd(chain, gs)
+	}
 	if p.Temperature == 0 {
 		llama.SamplerChainAdd(chain, llama.SamplerInitGreedy())
-		return chain
+		return chain, nil
 	}
 	if p.TopP > 0 && p.TopP < 1 {
 		llama.SamplerChainAdd(chain, llama.SamplerInitTopP(float32(p.TopP), 1))
 	}
 	llama.SamplerChainAdd(chain, llama.SamplerInitTemp(float32(p.Temperature)))
 	llama.SamplerChainAdd(chain, llama.SamplerInitDist(p.Seed))
-	return chain
+	return chain, nil
 }

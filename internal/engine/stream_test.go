@@ -129,7 +129,7 @@ func TestSplitPlaceholders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []segment{
+	want := []builtinSegment{
 		{"<|im_start|>system\n", -1}, {"", 0},
 		{"<|im_end|>\n<|im_start|>user\n", -1}, {"", 1},
 		{"<|im_end|>\n", -1},

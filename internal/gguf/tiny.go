@@ -26,6 +26,8 @@ type TinyOptions struct {
 	// token limit and the tests of that limit are stable. Values above 1
 	// make the model end its turn within a few tokens.
 	EndWeight float64
+	// ChatTemplate replaces TinyChatTemplate; "-" writes none.
+	ChatTemplate string
 }
 
 func (o *TinyOptions) defaults() error {
@@ -94,7 +96,13 @@ func TinyLlama(w io.Writer, seed int64, o TinyOptions) error {
 		{"tokenizer.ggml.bos_token_id", u32(v.ids[TokenEndOfText])},
 		{"tokenizer.ggml.eos_token_id", u32(v.ids[TokenImEnd])},
 		{"tokenizer.ggml.add_bos_token", false},
-		{"tokenizer.chat_template", TinyChatTemplate},
+	}
+	switch o.ChatTemplate {
+	case "":
+		kvs = append(kvs, KV{"tokenizer.chat_template", TinyChatTemplate})
+	case "-":
+	default:
+		kvs = append(kvs, KV{"tokenizer.chat_template", o.ChatTemplate})
 	}
 
 	g := &weights{state: uint64(seed)}

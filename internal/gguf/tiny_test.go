@@ -27,7 +27,7 @@ func TestTinyLlamaIsDeterministic(t *testing.T) {
 	}
 	// Pin the bytes: a change to the generator changes every test model,
 	// so it should be deliberate.
-	const want = "b2f4eadff5c34923262ad082ad008e629f8d0dfe5a7e081d53d398c7438b3d4f"
+	const want = "4a03438c2204a7971d7d9d80c3da9ad1515de6a2b8d148056f7faef01881c05e"
 	if got := sha256.Sum256(a); hex.EncodeToString(got[:]) != want {
 		t.Errorf("seed 7 model hash %x, pinned %s: update the pin if the generator changed on purpose", got, want)
 	}

@@ -8,11 +8,31 @@ const (
 	TokenImEnd     = "<|im_end|>"
 )
 
-// TinyChatTemplate is the tiny model's tokenizer.chat_template: ChatML.
-// llama_chat_apply_template does not run Jinja; it recognises this
-// template by its markers and applies its built-in ChatML formatting, which
-// gives the same text.
-const TinyChatTemplate = "{% for message in messages %}" +
+// TinyChatTemplate is the tiny model's tokenizer.chat_template: ChatML,
+// with tools shown and called in the Hermes / Qwen 2.5 format
+// (<tool_call>{"name": ..., "arguments": ...}</tool_call>, results in
+// <tool_response>), so the engine's tool calling runs on it. Without tools
+// it renders plain ChatML, which llama.cpp's built-in formatting also
+// recognises by its markers.
+const TinyChatTemplate = `{%- if tools %}{{- '<|im_start|>system\n' }}{%- if messages[0].role == 'system' %}{{- messages[0].content + '\n\n' }}{%- endif %}` +
+	`{{- "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>" }}` +
+	`{%- for tool in tools %}{{- "\n" }}{{- tool | tojson }}{%- endfor %}` +
+	`{{- "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" }}` +
+	`{%- elif messages[0].role == 'system' %}{{- '<|im_start|>system\n' + messages[0].content + '<|im_end|>\n' }}{%- endif %}` +
+	`{%- for message in messages %}` +
+	`{%- if message.role == 'user' or (message.role == 'system' and not loop.first) %}{{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' }}` +
+	`{%- elif message.role == 'assistant' %}{{- '<|im_start|>assistant' }}{%- if message.content %}{{- '\n' + message.content }}{%- endif %}` +
+	`{%- for tool_call in message.tool_calls %}{{- '\n<tool_call>\n{"name": "' + tool_call.function.name + '", "arguments": ' }}{{- tool_call.function.arguments | tojson }}{{- '}\n</tool_call>' }}{%- endfor %}` +
+	`{{- '<|im_end|>\n' }}` +
+	`{%- elif message.role == 'tool' %}{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}` +
+	`{{- '\n<tool_response>\n' + message.content + '\n</tool_response>' }}` +
+	`{%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{- '<|im_end|>\n' }}{%- endif %}` +
+	`{%- endif %}{%- endfor %}` +
+	`{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}`
+
+// TinyPlainChatTemplate is plain ChatML, which shows no tools: a model
+// with it (TinyOptions.ChatTemplate) gets the engine's generic tool format.
+const TinyPlainChatTemplate = "{% for message in messages %}" +
 	"{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}" +
 	"{% endfor %}" +
 	"{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"

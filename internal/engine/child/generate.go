@@ -49,14 +49,20 @@ func (s *server) generate(ctx context.Context, id uint32, g *ipc.Generate) error
 		return err
 	}
 	defer release()
+	// The engine's values alias g's buffers, which g.Wipe clears.
 	msgs := make([]engine.ChatMessage, len(g.Messages))
 	for i, msg := range g.Messages {
-		msgs[i] = engine.ChatMessage{Role: msg.Role, Content: content.Of(msg.Content)}
+		msgs[i] = engine.ChatMessage{Role: msg.Role, Content: content.Of(msg.Content), ToolCallID: content.Of(msg.ToolCallID)}
+		for _, c := range msg.ToolCalls {
+			msgs[i].ToolCalls = append(msgs[i].ToolCalls, engine.ToolCall{ID: content.Of(c.ID), Name: content.Of(c.Name), Args: content.Of(c.Args)})
+		}
 	}
-	p := engine.Params{MaxTokens: g.MaxTokens, Temperature: g.Temperature, TopP: g.TopP, Seed: g.Seed, Stop: g.Stop}
-	res, err := sess.Generate(ctx, msgs, p, func(piece []byte) error {
-		return s.send(ipc.TPiece, id, piece)
-	})
+	p := engine.Params{MaxTokens: g.MaxTokens, Temperature: g.Temperature, TopP: g.TopP, Seed: g.Seed, Stop: g.Stop,
+		ToolChoice: engine.ToolChoice{Mode: engine.ToolMode(g.ToolChoice), Name: content.Of(g.ToolName), Single: g.SingleCall}}
+	for _, t := range g.Tools {
+		p.Tools = append(p.Tools, engine.Tool{Name: content.Of(t.Name), Description: content.Of(t.Description), Schema: content.Of(t.Schema)})
+	}
+	res, err := sess.GenerateTo(ctx, msgs, p, frameSink{s, id})
 	if err != nil {
 		return err
 	}
@@ -65,6 +71,16 @@ func (s *server) generate(ctx context.Context, id uint32, g *ipc.Generate) error
 		Stop: res.Stop, StopIndex: res.StopIndex,
 	}.Encode())
 }
+
+// frameSink sends a generation's output to the relay as frames.
+type frameSink struct {
+	s  *server
+	id uint32
+}
+
+func (f frameSink) Text(p []byte) error     { return f.s.send(ipc.TPiece, f.id, p) }
+func (f frameSink) ToolCall(p []byte) error { return f.s.send(ipc.TToolCall, f.id, p) }
+func (f frameSink) ToolArgs(p []byte) error { return f.s.send(ipc.TToolArgs, f.id, p) }
 
 // model returns the model at g.ModelPath, opening it on first use.
 func (s *server) model(g *ipc.Generate) (*engine.Model, error) {

@@ -16,29 +16,42 @@
 //     confinement step the kernel refused is named too. It talks to the
 //     relay only over a socket pair handed down as descriptor 3: never a
 //     TCP port.
+//
 //   - max_tokens the engine cannot take (above an int32, or above the
 //     configured context length) is refused as an invalid request before
 //     anything is sent.
+//
 //   - The child opens only the model files the relay verified: each
 //     verified descriptor (weights.Model.File) is handed down and opened by
 //     the child as /proc/self/fd/N, so a file renamed over the path after
 //     verification is not served. (A model given without File is opened by
 //     path at New, after its verification: that leaves the gap between the
 //     check and the open.)
+//
 //   - Content goes to the child only over the socket; argv carries the
 //     library directory and nothing else.
+//
 //   - The child is started at New, so refused libraries or a refused
 //     binary fail New with a clear error. If it dies later, in-flight
 //     streams fail with an upstream error and the next request starts a
 //     new one. Restart kills it (its memory, every KV cache with it) and
 //     starts a fresh one: lockdown.
+//
 //   - Canceling a request's context (or closing its stream early) sends a
 //     cancel frame: the child stops within one decode step and clears the
 //     pooled context.
 //
-// v1 limits: tool definitions are refused (the engine has no tool-call
-// grammar yet); tool calls and results already in a conversation are
-// rendered as plain text; images are refused; TopK is ignored.
+//   - Tools, calls and results travel to the child as what they are
+//     (ipc.Generate's Tools, ToolChoice, and each turn's ToolCalls and
+//     ToolCallID), and the child renders them with the model's own chat
+//     template; a call the model makes comes back as TToolCall and
+//     TToolArgs frames and reaches the client as a tool-call block (its id
+//     made here, "call_" and 24 random hex digits) whose arguments stream
+//     as they are generated. Tool results become "tool" turns, in order,
+//     before the user's text of the same message. A schema the engine
+//     cannot constrain is a 400 naming the tool's position and the keyword.
+//
+// Limits: images are refused; TopK is ignored; thinking is not fed back.
 package engine
 
 import (

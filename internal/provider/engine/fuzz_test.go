@@ -49,6 +49,22 @@ func FuzzLiveChild(f *testing.F) {
 	big := ipc.Generate{ModelPath: "/proc/self/fd/4", MaxTokens: 1 << 31}
 	f.Add(uint8(ipc.TGenerate), big.Encode())
 	f.Add(uint8(ipc.TGenerate), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	tools := []ipc.Tool{{Name: []byte("f"), Schema: []byte(`{"type": "object", "properties": {"a": {"enum": ["x", "\u0000"]}}, "required": ["a"]}`)}}
+	named := ipc.Generate{ModelPath: "/proc/self/fd/4", MaxTokens: 4, Messages: g.Messages, Tools: tools, ToolChoice: ipc.ToolNamed, ToolName: []byte("f")}
+	f.Add(uint8(ipc.TGenerate), named.Encode())
+	for _, bad := range []ipc.Generate{
+		{Tools: []ipc.Tool{{Name: []byte("n\x00"), Schema: []byte("{}")}}, ToolChoice: ipc.ToolRequired},
+		{Tools: []ipc.Tool{{Name: []byte("f"), Schema: []byte(`{"pattern": "x"}`)}}},
+		{Tools: []ipc.Tool{{Name: []byte("f"), Schema: []byte(`{"type": `)}}, ToolChoice: ipc.ToolNamed, ToolName: []byte("g")},
+		{ToolChoice: ipc.ToolRequired},
+		{Messages: []ipc.Message{{Role: "assistant", ToolCalls: []ipc.ToolCall{{Name: []byte("f"), Args: []byte("{\"a\": \"\x1f0\x1f\"}")}}}}},
+	} {
+		bad.ModelPath, bad.MaxTokens = "/proc/self/fd/4", 2
+		if bad.Messages == nil {
+			bad.Messages = g.Messages
+		}
+		f.Add(uint8(ipc.TGenerate), bad.Encode())
+	}
 	f.Add(uint8(ipc.TEndSession), []byte{0x05, 'a'})
 	f.Add(uint8(ipc.TCancel), []byte(nil))
 	f.Add(uint8(ipc.TStats), []byte{1, 2, 3})

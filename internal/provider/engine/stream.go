@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -50,7 +52,7 @@ func (p *Provider) Stream(ctx context.Context, t logic.Target, lp logic.Params, 
 		c.close(id)
 		return nil, err
 	}
-	s := &stream{c: c, id: id, in: in, ctx: ctx, status: logic.Status{Model: t.Model}}
+	s := &stream{c: c, id: id, in: in, ctx: ctx, status: logic.Status{Model: t.Model}, block: -1}
 	f, err := s.frame()
 	if err != nil {
 		s.Close()
@@ -91,10 +93,14 @@ type stream struct {
 
 	pending    *ipc.Frame
 	stopCancel func() bool
-	mu         sync.Mutex
-	status     logic.Status
-	done       bool // io.EOF or an error was returned
-	closed     bool
+	// block is the index of the current content block (-1 before the
+	// first); a call opens a new one, and so does text after a call.
+	block          int
+	inText, inCall bool
+	mu             sync.Mutex
+	status         logic.Status
+	done           bool // io.EOF or an error was returned
+	closed         bool
 }
 
 // frame waits for the next frame; a canceled context sends the cancel.
@@ -117,7 +123,16 @@ func (s *stream) frame() (ipc.Frame, error) {
 	return f, err
 }
 
-// Recv returns the next text delta, io.EOF after the result.
+// newToolID names a call the model made: the engine's output carries no
+// id, and clients answer a call by its id.
+func newToolID() content.Text {
+	var b [12]byte
+	crand.Read(b[:])
+	return content.FromString("call_" + hex.EncodeToString(b[:]))
+}
+
+// Recv returns the next delta (text, a call, a call's arguments), io.EOF
+// after the result.
 func (s *stream) Recv() (content.Delta, error) {
 	if s.done {
 		return content.Delta{}, io.EOF
@@ -135,7 +150,22 @@ func (s *stream) Recv() (content.Delta, error) {
 	switch f.Type {
 	case ipc.TPiece:
 		// The frame's payload is this delta's own buffer.
-		return content.Delta{Kind: content.DeltaText, Index: 0, Text: content.Of(f.Payload)}, nil
+		if !s.inText {
+			s.block++
+			s.inText = true
+		}
+		return content.Delta{Kind: content.DeltaText, Index: s.block, Text: content.Of(f.Payload)}, nil
+	case ipc.TToolCall:
+		s.block++
+		s.inText, s.inCall = false, true
+		return content.Delta{Kind: content.DeltaToolCall, Index: s.block, ToolID: newToolID(), ToolName: content.Of(f.Payload)}, nil
+	case ipc.TToolArgs:
+		if !s.inCall {
+			s.done = true
+			f.Wipe()
+			return content.Delta{}, errChildGone
+		}
+		return content.Delta{Kind: content.DeltaToolArgs, Index: s.block, Text: content.Of(f.Payload)}, nil
 	case ipc.TResult:
 		s.done = true
 		res, err := ipc.DecodeResult(f.Payload)
@@ -187,11 +217,11 @@ func (s *stream) Close() error {
 // buildGenerate turns the relay's request into the child's. Every content
 // byte is copied, so the caller wipes the result without touching r.
 func buildGenerate(lp logic.Params, r *content.Request) (ipc.Generate, *provider.Error) {
-	if len(r.Tools) > 0 || r.ToolChoice.Mode == content.ToolChoiceAny || r.ToolChoice.Mode == content.ToolChoiceTool {
-		return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "the embedded engine does not support tools")
-	}
 	if lp.MaxTokens < 0 {
 		return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "max_tokens must not be negative")
+	}
+	if len(r.Tools) > ipc.MaxTools {
+		return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, fmt.Sprintf("the embedded engine takes at most %d tools", ipc.MaxTools))
 	}
 	g := ipc.Generate{Session: lp.Session, MaxTokens: lp.MaxTokens, Temperature: defaultTemperature}
 	if lp.Temperature != nil {
@@ -205,9 +235,25 @@ func buildGenerate(lp logic.Params, r *content.Request) (ipc.Generate, *provider
 	} else {
 		g.Seed = rand.Uint32()
 	}
-	if len(r.System) > 0 {
+	for _, t := range r.Tools {
+		g.Tools = append(g.Tools, ipc.Tool{Name: clone(t.Name), Description: clone(t.Description), Schema: clone(t.Schema)})
+	}
+	switch r.ToolChoice.Mode {
+	case content.ToolChoiceNone:
+		g.ToolChoice = ipc.ToolNone
+	case content.ToolChoiceAny:
+		g.ToolChoice = ipc.ToolRequired
+	case content.ToolChoiceTool:
+		g.ToolChoice, g.ToolName = ipc.ToolNamed, clone(r.ToolChoice.Name)
+	}
+	g.SingleCall = r.ToolChoice.DisableParallel
+	// System text goes ahead of the conversation: chat templates take it
+	// only there (many refuse a system turn anywhere else), so a system
+	// message in the middle of a conversation joins it, in order; its
+	// position is lost (content.Request.SystemTexts).
+	if system := r.SystemTexts(); len(system) > 0 {
 		var sys []byte
-		for i, t := range r.System {
+		for i, t := range system {
 			if i > 0 {
 				sys = append(sys, "\n\n"...)
 			}
@@ -216,21 +262,24 @@ func buildGenerate(lp logic.Params, r *content.Request) (ipc.Generate, *provider
 		g.Messages = append(g.Messages, ipc.Message{Role: "system", Content: sys})
 	}
 	for _, m := range r.Messages {
-		role := "user"
-		if m.Role == content.RoleAssistant {
-			role = "assistant"
-		} else if m.Role != content.RoleUser {
-			g.Wipe()
-			return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "unknown role")
+		var perr *provider.Error
+		switch m.Role {
+		case content.RoleUser:
+			g.Messages, perr = appendUser(g.Messages, m.Parts)
+		case content.RoleAssistant:
+			g.Messages, perr = appendAssistant(g.Messages, m.Parts)
+		case content.RoleSystem:
+			continue // joined the system text above
+		default:
+			perr = provider.Errorf(logic.ErrInvalidRequest, "unknown role")
 		}
-		text, perr := render(m.Parts)
 		if perr != nil {
 			g.Wipe()
 			return ipc.Generate{}, perr
 		}
-		g.Messages = append(g.Messages, ipc.Message{Role: role, Content: text})
 	}
 	if len(g.Messages) == 0 {
+		g.Wipe()
 		return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "no messages")
 	}
 	for _, s := range r.Stop {
@@ -238,40 +287,62 @@ func buildGenerate(lp logic.Params, r *content.Request) (ipc.Generate, *provider
 			g.Wipe()
 			return ipc.Generate{}, provider.Errorf(logic.ErrInvalidRequest, "empty stop sequence")
 		}
-		g.Stop = append(g.Stop, append([]byte(nil), s.Bytes()...))
+		g.Stop = append(g.Stop, clone(s))
 	}
 	return g, nil
 }
 
-// render flattens a message's parts to text. Tool calls and results become
-// bracketed text (v1: the engine has no tool grammar); thinking is not fed
-// back; images are refused.
-func render(parts []content.Part) ([]byte, *provider.Error) {
-	var out []byte
-	sep := func() {
-		if len(out) > 0 {
-			out = append(out, '\n')
-		}
+func clone(t content.Text) []byte {
+	if t.IsEmpty() {
+		return nil
 	}
+	return append([]byte(nil), t.Bytes()...)
+}
+
+// appendUser adds a user turn: each tool result becomes a "tool" turn, in
+// order, and the text parts a user turn after them (the model's template
+// puts results where it was trained to see them). Images are refused.
+func appendUser(msgs []ipc.Message, parts []content.Part) ([]ipc.Message, *provider.Error) {
+	var text []byte
+	hasText := false
 	for _, p := range parts {
 		switch p.Kind {
 		case content.PartText:
-			out = append(out, p.Text.Bytes()...)
-		case content.PartThinking:
-		case content.PartToolCall:
-			sep()
-			out = append(out, "[tool call "...)
-			out = append(out, p.ToolName.Bytes()...)
-			out = append(out, "] "...)
-			out = append(out, p.Args.Bytes()...)
+			text = append(text, p.Text.Bytes()...)
+			hasText = true
 		case content.PartToolResult:
-			sep()
-			out = append(out, "[tool result] "...)
-			out = append(out, p.Text.Bytes()...)
+			msgs = append(msgs, ipc.Message{Role: "tool", Content: clone(p.Text), ToolCallID: clone(p.ToolID)})
+		case content.PartThinking:
 		default:
-			clear(out)
-			return nil, provider.Errorf(logic.ErrInvalidRequest, "the embedded engine accepts text only")
+			clear(text)
+			return msgs, provider.Errorf(logic.ErrInvalidRequest, "the embedded engine accepts text, tool calls and tool results only")
 		}
 	}
-	return out, nil
+	if hasText || len(parts) == 0 {
+		msgs = append(msgs, ipc.Message{Role: "user", Content: text})
+	}
+	return msgs, nil
+}
+
+// appendAssistant adds an assistant turn: its text and its calls.
+// Thinking is not fed back.
+func appendAssistant(msgs []ipc.Message, parts []content.Part) ([]ipc.Message, *provider.Error) {
+	m := ipc.Message{Role: "assistant"}
+	for _, p := range parts {
+		switch p.Kind {
+		case content.PartText:
+			m.Content = append(m.Content, p.Text.Bytes()...)
+		case content.PartToolCall:
+			args := clone(p.Args)
+			if len(args) == 0 {
+				args = []byte("{}")
+			}
+			m.ToolCalls = append(m.ToolCalls, ipc.ToolCall{ID: clone(p.ToolID), Name: clone(p.ToolName), Args: args})
+		case content.PartThinking:
+		default:
+			msgs = append(msgs, m)
+			return msgs, provider.Errorf(logic.ErrInvalidRequest, "the embedded engine accepts text, tool calls and tool results only")
+		}
+	}
+	return append(msgs, m), nil
 }

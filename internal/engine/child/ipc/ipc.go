@@ -8,7 +8,8 @@
 //     request id and a binary payload. Lengths are capped ([MaxFrame]); a
 //     larger or malformed frame is a protocol error that ends the
 //     connection, never a panic or an unbounded allocation.
-//   - Content (messages, stop sequences, generated pieces) travels only in
+//   - Content (messages, tools, calls, stop sequences, generated pieces,
+//     a call's name and arguments) travels only in
 //     payloads, as raw bytes: never in argv, the environment, or any
 //     error's text. Payload buffers that held content are zeroed once
 //     decoded ([Frame.Wipe]).
@@ -41,13 +42,15 @@ const (
 
 // Child to parent.
 const (
-	THello  Type = 32 + iota // Hello: the child is ready
-	TPiece                   // raw completion bytes
-	TResult                  // Result: the generation finished
-	TError                   // Error: the request (or, with id 0, the child) failed
-	TAck                     // no payload: EndSession done
-	TStatsR                  // Stats
-	TProbeR                  // Error-shaped payload: the probe's outcome (Code OK = connected)
+	THello    Type = 32 + iota // Hello: the child is ready
+	TPiece                     // raw completion bytes
+	TResult                    // Result: the generation finished
+	TError                     // Error: the request (or, with id 0, the child) failed
+	TAck                       // no payload: EndSession done
+	TStatsR                    // Stats
+	TProbeR                    // Error-shaped payload: the probe's outcome (Code OK = connected)
+	TToolCall                  // raw bytes: the name of a tool call that opens (its arguments follow)
+	TToolArgs                  // raw bytes: a fragment of the open call's JSON arguments
 )
 
 // Frame is one decoded frame. Payload belongs to the frame.

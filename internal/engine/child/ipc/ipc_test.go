@@ -16,8 +16,12 @@ func TestGenerateRoundTrip(t *testing.T) {
 	g := Generate{
 		ModelPath: "/proc/self/fd/4", Threads: 2, ContextLength: 512, Session: "s",
 		MaxTokens: 9, Temperature: 0.7, TopP: 0.9, Seed: 1<<32 - 1,
-		Messages: []Message{{Role: "system", Content: []byte("sys")}, {Role: "user", Content: []byte("a\x00b")}},
-		Stop:     [][]byte{[]byte("END"), []byte("\n\n")},
+		Messages: []Message{{Role: "system", Content: []byte("sys")}, {Role: "user", Content: []byte("a\x00b")},
+			{Role: "assistant", ToolCalls: []ToolCall{{ID: []byte("c1"), Name: []byte("f"), Args: []byte(`{"a":1}`)}}},
+			{Role: "tool", Content: []byte("42"), ToolCallID: []byte("c1")}},
+		Stop:       [][]byte{[]byte("END"), []byte("\n\n")},
+		Tools:      []Tool{{Name: []byte("f"), Description: []byte("d"), Schema: []byte(`{"type":"object"}`)}},
+		ToolChoice: ToolNamed, ToolName: []byte("f"), SingleCall: true,
 	}
 	var buf bytes.Buffer
 	if err := WriteFrame(&buf, TGenerate, 7, g.Encode()); err != nil {
@@ -40,6 +44,35 @@ func TestGenerateRoundTrip(t *testing.T) {
 	}
 	if g.Messages[1].Content[0] != 'a' {
 		t.Fatal("decoding aliased the payload")
+	}
+	if !bytes.Equal(got.Messages[2].ToolCalls[0].Args, make([]byte, 7)) || !bytes.Equal(got.Tools[0].Schema, make([]byte, 17)) {
+		t.Fatal("Wipe left a call's arguments or a schema")
+	}
+}
+
+// A generate frame past the tools' bounds, or with a tool choice or flag
+// out of range, does not decode.
+func TestGenerateToolBounds(t *testing.T) {
+	tools := make([]Tool, MaxTools+1)
+	for _, g := range []Generate{
+		{Tools: tools},
+		{Messages: []Message{{Role: "assistant", ToolCalls: make([]ToolCall, MaxToolCalls+1)}}},
+	} {
+		if _, err := DecodeGenerate(g.Encode()); !errors.Is(err, ErrProtocol) {
+			t.Errorf("over the bounds: %v", err)
+		}
+	}
+	ok := (&Generate{Tools: tools[:MaxTools], ToolChoice: ToolRequired}).Encode()
+	if _, err := DecodeGenerate(ok); err != nil {
+		t.Fatalf("at the bounds: %v", err)
+	}
+	for _, bad := range [][]byte{
+		append(ok[:len(ok)-3:len(ok)-3], byte(ToolNamed)+1, 0, 0), // tool choice
+		append(ok[:len(ok)-1:len(ok)-1], 2),                       // single-call flag
+	} {
+		if _, err := DecodeGenerate(bad); !errors.Is(err, ErrProtocol) {
+			t.Errorf("out of range: %v", err)
+		}
 	}
 }
 
@@ -85,6 +118,8 @@ func TestFramesRefused(t *testing.T) {
 
 func FuzzDecodeGenerate(f *testing.F) {
 	f.Add((&Generate{Messages: []Message{{Role: "user", Content: []byte("x")}}, Stop: [][]byte{[]byte("s")}}).Encode())
+	f.Add((&Generate{Messages: []Message{{Role: "assistant", ToolCalls: []ToolCall{{ID: []byte("i"), Name: []byte("n"), Args: []byte("{}")}}}},
+		Tools: []Tool{{Name: []byte("n"), Schema: []byte("{}")}}, ToolChoice: ToolNamed, ToolName: []byte("n")}).Encode())
 	f.Fuzz(func(t *testing.T, p []byte) {
 		g, err := DecodeGenerate(p)
 		if err != nil {

@@ -6,7 +6,39 @@ import "github.com/inference-relay/relay/internal/logic"
 type Message struct {
 	Role    string // "system", "user", "assistant", "tool"
 	Content []byte
+	// ToolCalls are an assistant turn's calls.
+	ToolCalls []ToolCall
+	// ToolCallID says which call a "tool" turn answers.
+	ToolCallID []byte
 }
+
+// ToolCall is a call in an assistant turn: Args is a JSON object.
+type ToolCall struct {
+	ID, Name, Args []byte
+}
+
+// Tool is a function the model may call; Schema is the JSON Schema of its
+// arguments.
+type Tool struct {
+	Name, Description, Schema []byte
+}
+
+// ToolMode is Generate.ToolChoice.
+type ToolMode uint8
+
+const (
+	ToolAuto     ToolMode = iota // the model decides
+	ToolNone                     // no calls
+	ToolRequired                 // at least one call
+	ToolNamed                    // a call to Generate.ToolName
+)
+
+// Bounds a generate frame's tools must keep; beyond them it does not
+// decode (and the child answers with an error frame).
+const (
+	MaxTools     = 128
+	MaxToolCalls = 1024 // per message
+)
 
 // DefaultContext is the context length the child uses when Generate sets
 // none and the model trained on more: the relay can refuse a max_tokens
@@ -30,16 +62,34 @@ type Generate struct {
 	Seed        uint32
 	Messages    []Message
 	Stop        [][]byte
+	// Tools and how the model may call them. SingleCall allows one call
+	// per reply.
+	Tools      []Tool
+	ToolChoice ToolMode
+	ToolName   []byte
+	SingleCall bool
 }
 
 // Wipe zeroes the content g holds.
 func (g *Generate) Wipe() {
 	for _, m := range g.Messages {
 		clear(m.Content)
+		clear(m.ToolCallID)
+		for _, c := range m.ToolCalls {
+			clear(c.ID)
+			clear(c.Name)
+			clear(c.Args)
+		}
 	}
 	for _, s := range g.Stop {
 		clear(s)
 	}
+	for _, t := range g.Tools {
+		clear(t.Name)
+		clear(t.Description)
+		clear(t.Schema)
+	}
+	clear(g.ToolName)
 }
 
 // Encode renders g as a payload; the caller wipes it after sending.
@@ -57,11 +107,31 @@ func (g *Generate) Encode() []byte {
 	for _, m := range g.Messages {
 		e.str(m.Role)
 		e.bytes(m.Content)
+		e.uvarint(uint64(len(m.ToolCalls)))
+		for _, c := range m.ToolCalls {
+			e.bytes(c.ID)
+			e.bytes(c.Name)
+			e.bytes(c.Args)
+		}
+		e.bytes(m.ToolCallID)
 	}
 	e.uvarint(uint64(len(g.Stop)))
 	for _, s := range g.Stop {
 		e.bytes(s)
 	}
+	e.uvarint(uint64(len(g.Tools)))
+	for _, t := range g.Tools {
+		e.bytes(t.Name)
+		e.bytes(t.Description)
+		e.bytes(t.Schema)
+	}
+	e.uvarint(uint64(g.ToolChoice))
+	e.bytes(g.ToolName)
+	single := uint64(0)
+	if g.SingleCall {
+		single = 1
+	}
+	e.uvarint(single)
 	return e.b
 }
 
@@ -84,12 +154,39 @@ func DecodeGenerate(p []byte) (Generate, error) {
 	g.Seed = uint32(seed)
 	n := d.count()
 	for i := 0; i < n && !d.bad; i++ {
-		g.Messages = append(g.Messages, Message{Role: d.str(), Content: d.bytes()})
+		m := Message{Role: d.str(), Content: d.bytes()}
+		calls := d.count()
+		if calls > MaxToolCalls {
+			d.bad = true
+		}
+		for j := 0; j < calls && !d.bad; j++ {
+			m.ToolCalls = append(m.ToolCalls, ToolCall{ID: d.bytes(), Name: d.bytes(), Args: d.bytes()})
+		}
+		m.ToolCallID = d.bytes()
+		g.Messages = append(g.Messages, m)
 	}
 	n = d.count()
 	for i := 0; i < n && !d.bad; i++ {
 		g.Stop = append(g.Stop, d.bytes())
 	}
+	n = d.count()
+	if n > MaxTools {
+		d.bad = true
+	}
+	for i := 0; i < n && !d.bad; i++ {
+		g.Tools = append(g.Tools, Tool{Name: d.bytes(), Description: d.bytes(), Schema: d.bytes()})
+	}
+	mode := d.uvarint()
+	if mode > uint64(ToolNamed) {
+		d.bad = true
+	}
+	g.ToolChoice = ToolMode(mode)
+	g.ToolName = d.bytes()
+	single := d.uvarint()
+	if single > 1 {
+		d.bad = true
+	}
+	g.SingleCall = single == 1
 	if err := d.done("generate"); err != nil {
 		g.Wipe()
 		return Generate{}, err
