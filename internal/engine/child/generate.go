@@ -96,7 +96,7 @@ func (s *server) generate(ctx context.Context, id uint32, g *ipc.Generate) error
 	msgs := chatMessages(g)
 	p := engine.Params{MaxTokens: g.MaxTokens, Temperature: g.Temperature, TopP: g.TopP, Seed: g.Seed, Stop: g.Stop,
 		ToolChoice: engine.ToolChoice{Mode: engine.ToolMode(g.ToolChoice), Name: content.Of(g.ToolName), Single: g.SingleCall},
-		Tools: tools(g)}
+		Tools:      tools(g)}
 	res, err := sess.GenerateTo(ctx, msgs, p, frameSink{s, id})
 	if err != nil {
 		return err

@@ -11,7 +11,9 @@ import (
 // them) joins the system text ahead of the conversation, in order: chat
 // templates take system text only there.
 func TestMidConversationSystemJoinsTheSystemText(t *testing.T) {
-	text := func(s string) []content.Part { return []content.Part{{Kind: content.PartText, Text: content.FromString(s)}} }
+	text := func(s string) []content.Part {
+		return []content.Part{{Kind: content.PartText, Text: content.FromString(s)}}
+	}
 	r := &content.Request{
 		System: []content.Text{content.FromString("first")},
 		Messages: []content.Message{
