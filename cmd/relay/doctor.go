@@ -61,6 +61,7 @@ type doctor struct {
 // doctorChecks run in order; each prints its lines and returns the number
 // of problems it found.
 var doctorChecks = []func(*doctor) int{
+	(*doctor).runningServer,
 	(*doctor).keys,
 	(*doctor).listen,
 	(*doctor).localEngines,
@@ -68,6 +69,49 @@ var doctorChecks = []func(*doctor) int{
 	(*doctor).embeddedEngine,
 	(*doctor).anyBackend,
 	(*doctor).unusedKeys,
+}
+
+// runningServer reports the relay server running for this state directory,
+// as it measures itself (its /audit), or that none runs.
+func (d *doctor) runningServer() int {
+	srv, err := findServer(d.cfg.StateDir)
+	if err != nil {
+		fmt.Fprintf(d.out, "server:  problem: %v\n", err)
+		return 1
+	}
+	if srv == nil {
+		fmt.Fprintln(d.out, "server:  none running for this state directory; 'relay serve' starts one")
+		return 0
+	}
+	fmt.Fprintf(d.out, "server:  running, pid %d, %s\n", srv.info.PID, srv.info.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ms, err := srv.models(ctx)
+	if err != nil {
+		fmt.Fprintf(d.out, "  problem: %v\n", err)
+		return 1
+	}
+	for _, m := range ms {
+		fmt.Fprintf(d.out, "  serving %s\n", m)
+	}
+	doc, err := srv.audit(ctx)
+	if err != nil {
+		fmt.Fprintf(d.out, "  problem: %v\n", err)
+		return 1
+	}
+	problems := 0
+	if eng, ok := doc["engine"].(map[string]any); ok {
+		children, _ := eng["children"].([]any)
+		for _, c := range children {
+			ch, _ := c.(map[string]any)
+			fmt.Fprintf(d.out, "  engine child pid %v: confined %v, no network %v (measured by the server)\n", ch["pid"], ch["confined"], ch["no_network"])
+			if p, _ := ch["problem"].(string); p != "" {
+				fmt.Fprintf(d.out, "    problem: %s\n", p)
+				problems++
+			}
+		}
+	}
+	return problems
 }
 
 func (d *doctor) keys() int {
@@ -121,9 +165,9 @@ func (d *doctor) localEngines() int {
 
 func (d *doctor) configuredBackends() int {
 	problems := 0
-	fmt.Fprintln(d.out, "configured backends:")
+	fmt.Fprintln(d.out, "configured backends ([[backend]]):")
 	if len(d.cfg.Backends) == 0 {
-		fmt.Fprintln(d.out, "  none")
+		fmt.Fprintln(d.out, "  none (the embedded engine's models are under 'embedded engine')")
 	}
 	for _, b := range d.cfg.Backends {
 		status := "ok"
@@ -187,7 +231,7 @@ func (d *doctor) anyBackend() int {
 	if usable > 0 {
 		return 0
 	}
-	fmt.Fprintln(d.out, "\nNo backend: inference calls will answer 503. To add one, either")
+	fmt.Fprintln(d.out, "\nNo backend: 'relay serve' would serve only its random-weight demo model (--no-demo: answer 503). To add a real one, either")
 	fmt.Fprintln(d.out, "  - name a GGUF model for the embedded engine ([[model]] name = \"…\", path = \"…\"; scripts/setup-llama once), or")
 	fmt.Fprintln(d.out, "  - start a local engine (e.g. 'ollama serve', 'llama-server -m model.gguf') and restart the relay, or")
 	fmt.Fprintln(d.out, "  - add to the config file:")

@@ -250,7 +250,10 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	defer req.Wipe()
 	o.params = params
-	n := EstimateTokens(req.Size())
+	// Exact where the backend counts (the embedded engine through its own
+	// template and tokenizer; the Anthropic API); otherwise an estimate,
+	// and the response says which in its CountHeader.
+	n, how := EstimateTokens(req.Size()), "estimate"
 	if target, err := s.backends.Table.Resolve(params.Model); err == nil {
 		o.target = target
 		if tc, ok := s.backends.Providers[target.Provider].(provider.TokenCounter); ok {
@@ -259,11 +262,17 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request) {
 				fail(provider.AsError(err))
 				return
 			}
-			n = exact
+			n, how = exact, "exact"
 		}
 	}
+	w.Header().Set(CountHeader, how)
 	_ = writeJSON(w, http.StatusOK, anthropic.EncodeCountTokens(n))
 }
+
+// CountHeader says whether a count_tokens answer is "exact" (counted by
+// the backend that would serve the request) or an "estimate" (the backend
+// cannot count: about four bytes a token, without its template's tokens).
+const CountHeader = "X-Relay-Token-Count"
 
 // EstimateTokens approximates a token count from a byte count (about four
 // bytes a token for English text with BPE tokenizers), at least 1.

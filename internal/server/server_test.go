@@ -294,6 +294,14 @@ func TestCountTokens(t *testing.T) {
 	if r.backend.counts != 1 {
 		t.Errorf("backend counted %d times, want 1", r.backend.counts)
 	}
+	req, _ := http.NewRequest("POST", r.url+"/v1/messages/count_tokens", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+r.key)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.Header.Get(CountHeader) != "exact" {
+		t.Errorf("a counting backend's answer: %v %v, want %s: exact", err, resp.Header, CountHeader)
+	} else {
+		resp.Body.Close()
+	}
 	a = r.do(t, "POST", "/v1/messages/count_tokens", []byte(`{"model":"m","messages":[`), key)
 	if a.code != 400 || !strings.Contains(a.body, `"invalid_request_error"`) {
 		t.Errorf("malformed count_tokens: %d %s", a.code, a.body)
@@ -302,10 +310,18 @@ func TestCountTokens(t *testing.T) {
 	if a.code != 405 || !strings.Contains(a.body, `"type":"error"`) {
 		t.Errorf("GET count_tokens: %d %s", a.code, a.body)
 	}
-	// A model no backend serves is estimated, not refused.
-	a = r.do(t, "POST", "/v1/messages/count_tokens", []byte(`{"model":"unknown","messages":[{"role":"user","content":"hi there"}]}`), key)
-	if a.code != 200 || !strings.Contains(a.body, `"input_tokens":`) {
-		t.Errorf("count_tokens for an unrouted model: %d %s", a.code, a.body)
+	// A model no backend serves is estimated, not refused, and says so.
+	req, _ = http.NewRequest("POST", r.url+"/v1/messages/count_tokens", strings.NewReader(`{"model":"unknown","messages":[{"role":"user","content":"hi there"}]}`))
+	req.Header.Set("Authorization", "Bearer "+r.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"input_tokens":`) || resp.Header.Get(CountHeader) != "estimate" {
+		t.Errorf("count_tokens for an unrouted model: %d %s %v", resp.StatusCode, body, resp.Header)
 	}
 }
 

@@ -177,6 +177,16 @@ func (s *server) handle(f ipc.Frame) (rerr, werr error) {
 			return err, nil
 		}
 		s.start(f.ID, g)
+	case ipc.TCount:
+		g, err := ipc.DecodeGenerate(f.Payload)
+		if err != nil {
+			return errors.New("engine child: malformed count request"), nil
+		}
+		if err := checkGenerate(&g); err != nil {
+			g.Wipe()
+			return err, nil
+		}
+		s.count(f.ID, g)
 	case ipc.TCancel:
 		s.mu.Lock()
 		cancel := s.reqs[f.ID]

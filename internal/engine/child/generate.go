@@ -39,6 +39,49 @@ func (s *server) start(id uint32, g ipc.Generate) {
 	}()
 }
 
+// count answers a count request in its own goroutine (the model may have
+// to be loaded first): the prompt's tokens as Generate would count them,
+// through the same template and tokenizer.
+func (s *server) count(id uint32, g ipc.Generate) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer g.Wipe()
+		m, err := s.model(&g)
+		var n int
+		if err == nil {
+			n, err = m.CountTokens(chatMessages(&g), tools(&g)...)
+		}
+		if err != nil {
+			_ = s.send(ipc.TError, id, toIPC(err).Encode())
+			return
+		}
+		_ = s.send(ipc.TResult, id, ipc.Result{PromptTokens: n}.Encode())
+	}()
+}
+
+// chatMessages is g's conversation as the engine takes it; the values
+// alias g's buffers, which g.Wipe clears.
+func chatMessages(g *ipc.Generate) []engine.ChatMessage {
+	msgs := make([]engine.ChatMessage, len(g.Messages))
+	for i, msg := range g.Messages {
+		msgs[i] = engine.ChatMessage{Role: msg.Role, Content: content.Of(msg.Content), ToolCallID: content.Of(msg.ToolCallID)}
+		for _, c := range msg.ToolCalls {
+			msgs[i].ToolCalls = append(msgs[i].ToolCalls, engine.ToolCall{ID: content.Of(c.ID), Name: content.Of(c.Name), Args: content.Of(c.Args)})
+		}
+	}
+	return msgs
+}
+
+// tools is g's tools as the engine takes them (aliasing g's buffers).
+func tools(g *ipc.Generate) []engine.Tool {
+	var out []engine.Tool
+	for _, t := range g.Tools {
+		out = append(out, engine.Tool{Name: content.Of(t.Name), Description: content.Of(t.Description), Schema: content.Of(t.Schema)})
+	}
+	return out
+}
+
 func (s *server) generate(ctx context.Context, id uint32, g *ipc.Generate) error {
 	m, err := s.model(g)
 	if err != nil {
@@ -50,18 +93,10 @@ func (s *server) generate(ctx context.Context, id uint32, g *ipc.Generate) error
 	}
 	defer release()
 	// The engine's values alias g's buffers, which g.Wipe clears.
-	msgs := make([]engine.ChatMessage, len(g.Messages))
-	for i, msg := range g.Messages {
-		msgs[i] = engine.ChatMessage{Role: msg.Role, Content: content.Of(msg.Content), ToolCallID: content.Of(msg.ToolCallID)}
-		for _, c := range msg.ToolCalls {
-			msgs[i].ToolCalls = append(msgs[i].ToolCalls, engine.ToolCall{ID: content.Of(c.ID), Name: content.Of(c.Name), Args: content.Of(c.Args)})
-		}
-	}
+	msgs := chatMessages(g)
 	p := engine.Params{MaxTokens: g.MaxTokens, Temperature: g.Temperature, TopP: g.TopP, Seed: g.Seed, Stop: g.Stop,
-		ToolChoice: engine.ToolChoice{Mode: engine.ToolMode(g.ToolChoice), Name: content.Of(g.ToolName), Single: g.SingleCall}}
-	for _, t := range g.Tools {
-		p.Tools = append(p.Tools, engine.Tool{Name: content.Of(t.Name), Description: content.Of(t.Description), Schema: content.Of(t.Schema)})
-	}
+		ToolChoice: engine.ToolChoice{Mode: engine.ToolMode(g.ToolChoice), Name: content.Of(g.ToolName), Single: g.SingleCall},
+		Tools:      tools(g)}
 	res, err := sess.GenerateTo(ctx, msgs, p, frameSink{s, id})
 	if err != nil {
 		return err

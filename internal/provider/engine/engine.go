@@ -112,8 +112,9 @@ type modelFile struct {
 }
 
 var (
-	_ provider.Provider    = (*Provider)(nil)
-	_ provider.ModelLister = (*Provider)(nil)
+	_ provider.Provider     = (*Provider)(nil)
+	_ provider.ModelLister  = (*Provider)(nil)
+	_ provider.TokenCounter = (*Provider)(nil)
 )
 
 // ErrClosed is returned after Close.

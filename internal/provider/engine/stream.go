@@ -64,6 +64,41 @@ func (p *Provider) Stream(ctx context.Context, t logic.Target, lp logic.Params, 
 	return s, nil
 }
 
+// CountTokens counts r's prompt tokens in the child, through the same
+// chat template and tokenizer a generation uses, so that count_tokens
+// agrees with the usage a reply reports for the same request.
+func (p *Provider) CountTokens(ctx context.Context, t logic.Target, lp logic.Params, r *content.Request) (int, error) {
+	m, ok := p.models[t.Model]
+	if !ok {
+		return 0, provider.Errorf(logic.ErrNotFound, "the embedded engine has no such model")
+	}
+	lp.MaxTokens = 1 // a count generates nothing; the frame wants a cap
+	g, perr := buildGenerate(lp, r)
+	if perr != nil {
+		return 0, perr
+	}
+	g.ModelPath = m.path()
+	g.Threads = p.cfg.Threads
+	g.ContextLength = p.cfg.ContextLength
+	c, err := p.conn()
+	if err != nil {
+		g.Wipe()
+		return 0, err
+	}
+	payload := g.Encode()
+	g.Wipe()
+	f, err := c.roundTrip(ctx, ipc.TCount, payload)
+	clear(payload)
+	if err != nil {
+		return 0, err
+	}
+	res, err := ipc.DecodeResult(f.Payload)
+	if err != nil || f.Type != ipc.TResult {
+		return 0, provider.Errorf(logic.ErrUpstream, "the embedded engine answered a count with something else")
+	}
+	return res.PromptTokens, nil
+}
+
 // checkMaxTokens refuses a max_tokens the engine cannot take, before
 // anything is sent: more than an int32 (the engine's token counts, and
 // all the frame can carry) or more than the configured context length.

@@ -38,6 +38,7 @@ const (
 	TEndSession                 // EndSession: clear and free a session's context
 	TStats                      // no payload: ask for Stats
 	TProbe                      // Probe (tests): try to dial an address
+	TCount                      // Generate: count its prompt's tokens; answered with a Result (PromptTokens) or an Error
 )
 
 // Child to parent.
