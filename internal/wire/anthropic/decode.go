@@ -120,7 +120,7 @@ func params(w *request, needMaxTokens bool) (logic.Params, error) {
 		return logic.Params{}, &wire.RequestError{Field: "model", Msg: "required"}
 	}
 	p := logic.Params{Model: w.Model, Session: w.SessionID}
-	mt, err := intParam(w.MaxTokens, "max_tokens", tokensRange)
+	mt, err := wire.IntParam(w.MaxTokens, "max_tokens", tokensRange)
 	switch {
 	case err != nil:
 		return logic.Params{}, err
@@ -129,13 +129,13 @@ func params(w *request, needMaxTokens bool) (logic.Params, error) {
 	case mt != nil:
 		p.MaxTokens = int(*mt)
 	}
-	if p.Temperature, err = numParam(w.Temperature, "temperature", temperatureRange); err != nil {
+	if p.Temperature, err = wire.NumParam(w.Temperature, "temperature", temperatureRange); err != nil {
 		return logic.Params{}, err
 	}
-	if p.TopP, err = numParam(w.TopP, "top_p", topPRange); err != nil {
+	if p.TopP, err = wire.NumParam(w.TopP, "top_p", topPRange); err != nil {
 		return logic.Params{}, err
 	}
-	k, err := intParam(w.TopK, "top_k", topKRange)
+	k, err := wire.IntParam(w.TopK, "top_k", topKRange)
 	if err != nil {
 		return logic.Params{}, err
 	}

@@ -1,91 +1,18 @@
 package anthropic
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
-	"strconv"
 
 	"github.com/inference-relay/relay/internal/wire"
 )
 
-// The numeric parameters are decoded from their raw JSON here rather than
-// by encoding/json into typed fields, so that every value outside its range
-// — too large for the Go type (2^63, 1e400), a fraction where an integer
-// belongs, a string — gets one error that names the field and its range.
-
-// intRange is an integer parameter's documented (or backend-imposed)
-// bounds.
-type intRange struct{ lo, hi int64 }
-
-func (r intRange) msg() string {
-	return "must be an integer from " + strconv.FormatInt(r.lo, 10) + " to " + strconv.FormatInt(r.hi, 10)
-}
-
-// numRange is a number parameter's bounds.
-type numRange struct{ lo, hi float64 }
-
-func (r numRange) msg() string {
-	return "must be a number from " + strconv.FormatFloat(r.lo, 'g', -1, 64) + " to " + strconv.FormatFloat(r.hi, 'g', -1, 64)
-}
-
+// The numeric parameters' ranges, as the Messages API documents them (and
+// what the backends can take); wire.IntParam and wire.NumParam decode them.
 var (
 	// max_tokens: from 1 (0 would mean "no cap" to the rest of the relay),
 	// to what the embedded engine counts in (int32).
-	tokensRange      = intRange{1, math.MaxInt32}
-	topKRange        = intRange{0, math.MaxInt32}
-	temperatureRange = numRange{0, 1}
-	topPRange        = numRange{0, 1}
+	tokensRange      = wire.IntRange{Lo: 1, Hi: math.MaxInt32}
+	topKRange        = wire.IntRange{Lo: 0, Hi: math.MaxInt32}
+	temperatureRange = wire.NumRange{Lo: 0, Hi: 1}
+	topPRange        = wire.NumRange{Lo: 0, Hi: 1}
 )
-
-// number returns raw's JSON number literal, or nil when raw is absent or
-// null; ok is false when raw is some other JSON value.
-func number(raw json.RawMessage) (lit []byte, ok bool) {
-	raw = bytes.TrimSpace(raw)
-	if wire.IsNull(raw) {
-		return nil, true
-	}
-	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
-		return nil, false
-	}
-	return raw, true
-}
-
-// intParam decodes an optional integer parameter: nil when absent or null.
-// Anything but an integer literal within r (a fraction, an exponent, a
-// value past int64, a string) is an error naming field.
-func intParam(raw json.RawMessage, field string, r intRange) (*int64, error) {
-	lit, ok := number(raw)
-	if !ok {
-		return nil, &wire.RequestError{Field: field, Msg: r.msg()}
-	}
-	if lit == nil {
-		return nil, nil
-	}
-	v, err := strconv.ParseInt(string(lit), 10, 64)
-	if err != nil || v < r.lo || v > r.hi {
-		return nil, &wire.RequestError{Field: field, Msg: r.msg()}
-	}
-	return &v, nil
-}
-
-// numParam decodes an optional number parameter: nil when absent or null.
-// A value that overflows float64 (1e400) or lies outside r is an error
-// naming field; -0 becomes 0.
-func numParam(raw json.RawMessage, field string, r numRange) (*float64, error) {
-	lit, ok := number(raw)
-	if !ok {
-		return nil, &wire.RequestError{Field: field, Msg: r.msg()}
-	}
-	if lit == nil {
-		return nil, nil
-	}
-	v, err := strconv.ParseFloat(string(lit), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < r.lo || v > r.hi {
-		return nil, &wire.RequestError{Field: field, Msg: r.msg()}
-	}
-	if v == 0 {
-		v = 0 // -0 becomes 0: backends need not print a negative zero
-	}
-	return &v, nil
-}

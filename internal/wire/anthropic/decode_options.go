@@ -15,7 +15,7 @@ import (
 
 // budgetRange is thinking.budget_tokens: at least 1024 per the API, below
 // max_tokens (checked in decodeThinking).
-var budgetRange = intRange{1024, math.MaxInt32}
+var budgetRange = wire.IntRange{Lo: 1024, Hi: math.MaxInt32}
 
 type thinkingConfig struct {
 	Type         string          `json:"type"`
@@ -43,7 +43,7 @@ func decodeThinkingConfig(raw json.RawMessage, maxTokens int) (logic.Thinking, e
 	switch c.Type {
 	case "enabled":
 		t.Mode = logic.ThinkingEnabled
-		b, err := intParam(c.BudgetTokens, "thinking.budget_tokens", budgetRange)
+		b, err := wire.IntParam(c.BudgetTokens, "thinking.budget_tokens", budgetRange)
 		if err != nil {
 			return logic.Thinking{}, err
 		}

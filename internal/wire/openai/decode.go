@@ -113,7 +113,7 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 	if !wire.IsNull(cr.FunctionCall) {
 		return p, reqErr("function_call", "is not supported; use tool_choice")
 	}
-	if n, err := intParam(cr.N, "n", nRange); err != nil {
+	if n, err := wire.IntParam(cr.N, "n", nRange); err != nil {
 		return p, err
 	} else if n != nil && *n != 1 {
 		return p, reqErr("n", "only 1 is supported")
@@ -133,7 +133,7 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 		raw  json.RawMessage
 	}{{"max_tokens", cr.MaxTokens}, {"max_completion_tokens", cr.MaxCompletionTokens}} {
 		// From 1: 0 would silently mean "no cap" to the rest of the relay.
-		v, err := intParam(mt.raw, mt.name, tokensRange)
+		v, err := wire.IntParam(mt.raw, mt.name, tokensRange)
 		if err != nil {
 			return p, err
 		}
@@ -142,13 +142,13 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 		}
 	}
 	var err error
-	if p.Temperature, err = numParam(cr.Temperature, "temperature", temperatureRange); err != nil {
+	if p.Temperature, err = wire.NumParam(cr.Temperature, "temperature", temperatureRange); err != nil {
 		return p, err
 	}
-	if p.TopP, err = numParam(cr.TopP, "top_p", topPRange); err != nil {
+	if p.TopP, err = wire.NumParam(cr.TopP, "top_p", topPRange); err != nil {
 		return p, err
 	}
-	if p.Seed, err = intParam(cr.Seed, "seed", seedRange); err != nil {
+	if p.Seed, err = wire.IntParam(cr.Seed, "seed", seedRange); err != nil {
 		return p, err
 	}
 	// Accepted and ignored, but held to the API's ranges.
@@ -156,11 +156,11 @@ func decodeParams(cr *chatRequest) (logic.Params, error) {
 		name string
 		raw  json.RawMessage
 	}{{"frequency_penalty", cr.FrequencyPenalty}, {"presence_penalty", cr.PresencePenalty}} {
-		if _, err := numParam(pen.raw, pen.name, penaltyRange); err != nil {
+		if _, err := wire.NumParam(pen.raw, pen.name, penaltyRange); err != nil {
 			return p, err
 		}
 	}
-	if _, err := intParam(cr.TopLogprobs, "top_logprobs", topLogprobsRange); err != nil {
+	if _, err := wire.IntParam(cr.TopLogprobs, "top_logprobs", topLogprobsRange); err != nil {
 		return p, err
 	}
 	if err := checkLogitBias(cr.LogitBias); err != nil {
