@@ -29,10 +29,19 @@ import (
 // alternatives), nullable, minItems/maxItems, minLength/maxLength (at most
 // maxRepeat), minimum 0 or 1 and exclusiveMinimum 0 on integers (and
 // minimum 0 on numbers), and the annotations (description, title,
-// default, examples, format, $schema, ...), which constrain nothing. Any
-// other keyword (pattern, $ref, allOf, uniqueItems, maximum...) is refused
-// with the tool's position and the keyword, never with content, and so is
-// a schema past the bounds below.
+// default, examples, format, $schema, ...), which constrain nothing.
+//
+// Keywords that only narrow a value whose type the grammar already holds —
+// other numeric bounds (maximum, minimum 1000, multipleOf), pattern,
+// uniqueItems, length and item bounds past maxRepeat, property-count
+// bounds, and an allOf made of nothing else — are accepted and enforced
+// loosely: the grammar keeps the value's type and structure, not the
+// narrowing (looseKeywords). Real clients' tools use them (Claude Code's
+// Read tool bounds its offset with a maximum, its Monitor tool a timeout
+// with a minimum of 1000), and refusing the whole request for them would
+// refuse the client. Any other keyword ($ref, not, if/then/else,
+// patternProperties, ...) is refused with the tool's position and the
+// keyword, never with content, and so is a schema past the bounds below.
 //
 // Numbers have at most 16 integer digits, 15 fraction digits and a
 // two-digit exponent, so every number the grammar admits fits a float64;
@@ -73,6 +82,35 @@ var ignoredKeywords = map[string]bool{
 	"description": true, "title": true, "default": true, "examples": true, "format": true,
 	"$schema": true, "$id": true, "$comment": true, "deprecated": true, "readOnly": true,
 	"writeOnly": true, "contentMediaType": true, "contentEncoding": true, "additionalProperties": true,
+}
+
+// looseKeywords narrow a value the grammar already types; they are
+// accepted and not enforced by decoding (see the package comment above).
+var looseKeywords = map[string]bool{
+	"maximum": true, "exclusiveMaximum": true, "multipleOf": true, "pattern": true,
+	"uniqueItems": true, "minProperties": true, "maxProperties": true, "propertyNames": true,
+	"minContains": true, "maxContains": true,
+}
+
+// looseOnly reports whether every schema in v (an allOf's list) holds
+// only loose keywords and annotations, so the allOf narrows without
+// changing type or structure.
+func looseOnly(v *jnode) bool {
+	if v.kind != '[' {
+		return false
+	}
+	for _, s := range v.arr {
+		if s.kind != '{' {
+			return false
+		}
+		for _, f := range s.obj {
+			k := string(f.key)
+			if !looseKeywords[k] && !ignoredKeywords[k] && k != "minLength" && k != "maxLength" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // gbnf builds a grammar.
@@ -220,9 +258,12 @@ func (g *gbnf) schema(n *jnode, depth int) string {
 			nullable = v.kind == 't'
 		case "minLength", "maxLength", "minItems", "maxItems":
 			x, ok := v.count()
-			if !ok || x > maxRepeat {
-				g.fail(fmt.Sprintf("%q must be an integer from 0 to %d", k, maxRepeat))
+			if !ok {
+				g.fail(fmt.Sprintf("%q must be a non-negative integer", k))
 				return "any"
+			}
+			if x > maxRepeat {
+				continue // past what a grammar repeats: enforced loosely
 			}
 			switch k {
 			case "minLength":
@@ -241,17 +282,19 @@ func (g *gbnf) schema(n *jnode, depth int) string {
 			case "1":
 				positive = true
 			default:
-				g.fail(`"minimum" other than 0 or 1 is not supported`)
-				return "any"
+				// Another lower bound: enforced loosely.
 			}
 		case "exclusiveMinimum":
-			if string(v.raw) != "0" {
-				g.fail(`"exclusiveMinimum" other than 0 is not supported`)
+			if string(v.raw) == "0" {
+				positive = true
+			} // another: enforced loosely
+		case "allOf":
+			if !looseOnly(v) {
+				g.fail(`"allOf" other than of narrowing keywords is not supported`)
 				return "any"
 			}
-			positive = true
 		default:
-			if !ignoredKeywords[k] {
+			if !ignoredKeywords[k] && !looseKeywords[k] {
 				g.fail(fmt.Sprintf("the keyword %q is not supported", k))
 				return "any"
 			}
@@ -323,10 +366,7 @@ func (g *gbnf) schema(n *jnode, depth int) string {
 			}
 		case "number":
 			switch {
-			case positive:
-				g.fail(`a positive bound on a "number" is not supported`)
-				return "any"
-			case nonneg:
+			case nonneg, positive: // a positive number: its zero is admitted (loose)
 				alt([]byte("nonneg-number"))
 			default:
 				alt([]byte("number"))

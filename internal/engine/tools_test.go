@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -187,10 +188,10 @@ func TestSchemaRefusals(t *testing.T) {
 		deep = `{"type": "object", "properties": {"secretprop": ` + deep + `}}`
 	}
 	cases := []struct{ schema, reason string }{
-		{`{"type": "object", "properties": {"secretprop": {"type": "string", "pattern": "^a"}}}`, `"pattern"`},
+		{`{"type": "object", "properties": {"secretprop": {"type": "string", "not": {"pattern": "^a"}}}}`, `"not"`},
 		{`{"$ref": "#/defs/x"}`, `"$ref"`},
-		{`{"type": "object", "properties": {"secretprop": {"type": "integer", "maximum": 5}}}`, `"maximum"`},
-		{`{"type": "array", "items": {"type": "string"}, "maxItems": 100000}`, `"maxItems"`},
+		{`{"type": "object", "properties": {"secretprop": {"allOf": [{"type": "integer"}]}}}`, `"allOf"`},
+		{`{"type": "array", "items": {"type": "string"}, "maxItems": -1}`, `"maxItems"`},
 		{deep, "deeper"},
 		{`{"type": "object", "properties": {"secretprop": {"type": "str"}}}`, "unknown type"},
 		{`{"type": "object", "required": ["secretprop"], "properties": {}}`, `"required"`},
@@ -404,5 +405,44 @@ func TestBadGrammarRefused(t *testing.T) {
 	m := tinyModel(t, gguf.TinyOptions{})
 	if _, err := newSampler(Params{}, m.vocab, toolGrammarSpec{active: true, text: "root ::= missing-rule\n"}); err == nil {
 		t.Fatal("a grammar with an undefined rule was accepted")
+	}
+}
+
+// The tools Claude Code 2.1.337 sends with every request (their schemas,
+// descriptions replaced; captured from the pinned CLI) make a grammar that
+// llama.cpp parses, eager and lazy: their numeric bounds, patterns and long
+// length limits are enforced loosely, not refused.
+func TestClaudeCodeToolsMakeAGrammar(t *testing.T) {
+	b, err := os.ReadFile("testdata/claude-code-tools.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defs []struct {
+		Name   string          `json:"name"`
+		Schema json.RawMessage `json:"input_schema"`
+	}
+	if err := json.Unmarshal(b, &defs); err != nil {
+		t.Fatal(err)
+	}
+	if len(defs) < 12 {
+		t.Fatalf("%d tools in the fixture, want Claude Code's 12 or more", len(defs))
+	}
+	var tools []Tool
+	for _, d := range defs {
+		tools = append(tools, Tool{Name: content.FromString(d.Name), Schema: content.Of(d.Schema)})
+	}
+	m := tinyModel(t, gguf.TinyOptions{ContextLength: 4096})
+	for _, f := range []Family{FamilyHermes, FamilyGeneric} {
+		text, err := toolGrammar(f, tools, -1, false)
+		if err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		for _, lazy := range []bool{false, true} {
+			smpl, err := newSampler(Params{}, m.vocab, toolGrammarSpec{active: true, text: text, lazy: lazy, trigger: triggerPattern(f)})
+			if err != nil {
+				t.Fatalf("%v lazy=%v: %v", f, lazy, err)
+			}
+			llama.SamplerFree(smpl)
+		}
 	}
 }
