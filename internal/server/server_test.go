@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/inference-relay/relay/internal/audit"
 	"github.com/inference-relay/relay/internal/auth"
@@ -90,6 +91,20 @@ func (e *events) all() []audit.Event {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]audit.Event(nil), e.evs...)
+}
+
+// atLeast waits until n events are recorded (the server records after the
+// reply is sent, so a client can see its answer first) and returns them.
+// The minute is a hang guard, not a timing.
+func (e *events) atLeast(t *testing.T, n int) []audit.Event {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if evs := e.all(); len(evs) >= n || time.Now().After(deadline) {
+			return evs
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 type rig struct {
@@ -185,7 +200,7 @@ func TestGuardOrder(t *testing.T) {
 	}
 	// Refusals are counted, not recorded one by one: the one audit event is
 	// the request that got through.
-	if evs := r.events.all(); len(evs) != 1 || evs[0].Status != audit.Status2xx {
+	if evs := r.events.atLeast(t, 1); len(evs) != 1 || evs[0].Status != audit.Status2xx {
 		t.Errorf("audit events %+v, want exactly one, for the keyed request", evs)
 	}
 }
@@ -370,9 +385,10 @@ func TestRouteTable(t *testing.T) {
 		}
 	}
 	// A refused method on an inference route is audited like the request.
-	before := len(r.events.all())
+	// (The DELETE on the chat route above was one such event.)
+	before := len(r.events.atLeast(t, 1))
 	r.do(t, "GET", "/v1/chat/completions", nil, key)
-	if evs := r.events.all(); len(evs) != before+1 || evs[len(evs)-1].Status != audit.Status4xx {
+	if evs := r.events.atLeast(t, before+1); len(evs) != before+1 || evs[len(evs)-1].Status != audit.Status4xx {
 		t.Errorf("a 405 on an inference route left %d new events, want one 4xx", len(evs)-before)
 	}
 }
@@ -391,7 +407,7 @@ func TestCountTokensAuditedAndPanicSafe(t *testing.T) {
 	if a.code != logic.ErrUpstream.HTTPStatus() || !strings.Contains(a.body, `"type":"error"`) {
 		t.Errorf("a panicking counter: %d %s, want %d in Anthropic's shape", a.code, a.body, logic.ErrUpstream.HTTPStatus())
 	}
-	evs := r.events.all()
+	evs := r.events.atLeast(t, 2)
 	if len(evs) != 2 || evs[0].Status != audit.Status2xx || evs[1].Error != logic.ErrUpstream {
 		t.Errorf("audit events %+v, want a 2xx and an upstream failure", evs)
 	}
