@@ -96,9 +96,9 @@ func TestGenerateThroughChild(t *testing.T) {
 			t.Fatalf("unknown model: %v", err)
 		}
 		r := request("x")
-		r.Tools = []content.Tool{{Name: content.FromString("f"), Schema: content.FromString(`{"type": "object", "properties": {"a": {"type": "string", "pattern": "^x"}}}`)}}
+		r.Tools = []content.Tool{{Name: content.FromString("f"), Schema: content.FromString(`{"type": "object", "properties": {"a": {"type": "string", "$ref": "#/x"}}}`)}}
 		_, err := p.Stream(context.Background(), logic.Target{Model: "tiny"}, params(1, 0, 1), r)
-		if pe := provider.AsError(err); pe == nil || pe.Class != logic.ErrInvalidRequest || !strings.Contains(string(pe.Detail.Bytes()), `tools[0]: the keyword "pattern"`) {
+		if pe := provider.AsError(err); pe == nil || pe.Class != logic.ErrInvalidRequest || !strings.Contains(string(pe.Detail.Bytes()), `tools[0]: the keyword "$ref"`) {
 			t.Fatalf("unsupported schema: %v", err)
 		}
 	})
