@@ -207,6 +207,9 @@ func (p *jsonParser) str() ([]byte, error) {
 }
 
 func isHex4(b []byte) bool {
+	if len(b) < 4 { // b[:4] could reach past len into the backing array
+		return false
+	}
 	for _, c := range b[:4] {
 		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
 			return false
@@ -276,6 +279,13 @@ func unescapeJSON(s []byte) []byte {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
+			if !isHex4(s[i+1:]) {
+				// Not an escape a decoder accepts (the model's output, cut or
+				// malformed): a replacement character, and never a read past
+				// the string.
+				out = utf8.AppendRune(out, utf8.RuneError)
+				continue
+			}
 			r := rune(hexVal(s[i+1 : i+5]))
 			i += 4
 			if utf16.IsSurrogate(r) && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' && isHex4(s[i+3:]) {
