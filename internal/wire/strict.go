@@ -26,9 +26,15 @@ import (
 // DecodeBody decodes a whole request body into v: one JSON object, unknown
 // fields refused, nothing after it but white space. Every error is a
 // *RequestError.
-func DecodeBody(body []byte, v any) error {
+func DecodeBody(body []byte, v any) error { return decodeWhole(body, v, true) }
+
+// decodeWhole decodes body into v as one JSON object with nothing after it
+// but white space, refusing unknown fields when strict.
+func decodeWhole(body []byte, v any, strict bool) error {
 	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
+	if strict {
+		d.DisallowUnknownFields()
+	}
 	if err := d.Decode(v); err != nil {
 		switch {
 		case errors.Is(err, io.EOF):
@@ -193,22 +199,8 @@ const Other = "other"
 // data after the object. v's own fields should hold nested objects raw and
 // have them decoded with DecodeValue, which still refuses unknown fields.
 func DecodeTop(body []byte, v any, unknown func(name string)) error {
-	d := json.NewDecoder(bytes.NewReader(body))
-	if err := d.Decode(v); err != nil {
-		switch {
-		case errors.Is(err, io.EOF):
-			return &RequestError{Msg: "request body is empty"}
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return &RequestError{Msg: "malformed JSON at byte offset " + strconv.Itoa(len(body))}
-		}
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field == "" {
-			return &RequestError{Msg: "request body must be a JSON object"}
-		}
-		return FieldError("", err)
-	}
-	if rest := TrimSpace(body[d.InputOffset():]); len(rest) > 0 {
-		return &RequestError{Msg: "unexpected data after the JSON object at byte offset " + strconv.FormatInt(d.InputOffset(), 10)}
+	if err := decodeWhole(body, v, false); err != nil {
+		return err
 	}
 	known := fieldNames(reflect.TypeOf(v))
 	return topKeys(body, func(key []byte) {
