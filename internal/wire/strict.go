@@ -23,18 +23,11 @@ import (
 //     smuggle content into the relay's errors through a key.
 //   - A value is never quoted: errors say what type was expected.
 
-// DecodeBody decodes a whole request body into v: one JSON object, unknown
-// fields refused, nothing after it but white space. Every error is a
-// *RequestError.
-func DecodeBody(body []byte, v any) error { return decodeWhole(body, v, true) }
-
-// decodeWhole decodes body into v as one JSON object with nothing after it
-// but white space, refusing unknown fields when strict.
-func decodeWhole(body []byte, v any, strict bool) error {
+// decodeObject decodes a whole request body into v: one JSON object,
+// nothing after it but white space. Every error is a *RequestError. Fields
+// v does not declare are left to the caller (DecodeTop).
+func decodeObject(body []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(body))
-	if strict {
-		d.DisallowUnknownFields()
-	}
 	if err := d.Decode(v); err != nil {
 		switch {
 		case errors.Is(err, io.EOF):
@@ -56,7 +49,7 @@ func decodeWhole(body []byte, v any, strict bool) error {
 
 // DecodeValue decodes one raw value, found at path, into v, refusing
 // unknown fields. raw has normally been checked for syntax already by
-// DecodeBody, so what is left are wrong types and unknown fields.
+// DecodeTop, so what is left are wrong types and unknown fields.
 func DecodeValue(raw []byte, path string, v any) error {
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.DisallowUnknownFields()
@@ -195,11 +188,11 @@ const Other = "other"
 // the top level of the object that v does not declare is dropped instead
 // of refused, and its name is passed to unknown (when unknown is not nil)
 // as the key itself when it is a SafeName, else as Other. Everything else
-// stays as strict as DecodeBody: malformed JSON, a value of the wrong type,
+// stays strict: malformed JSON, a value of the wrong type,
 // data after the object. v's own fields should hold nested objects raw and
 // have them decoded with DecodeValue, which still refuses unknown fields.
 func DecodeTop(body []byte, v any, unknown func(name string)) error {
-	if err := decodeWhole(body, v, false); err != nil {
+	if err := decodeObject(body, v); err != nil {
 		return err
 	}
 	known := fieldNames(reflect.TypeOf(v))

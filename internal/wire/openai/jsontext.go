@@ -60,8 +60,6 @@ func jsonKind(raw []byte) string {
 	}
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
 // unquote decodes a JSON string token (quotes included) into new bytes with
 // the same rules as encoding/json: invalid UTF-8 and lone surrogates become
 // U+FFFD. It reports false for anything that is not a well-formed string.
