@@ -200,25 +200,7 @@ func TestEngineToolsBehindBothSDKs(t *testing.T) {
 			}},
 			ParallelToolCalls: openai.Bool(false),
 		}
-		var msg openai.ChatCompletionMessage
-		var finish string
-		if streaming {
-			stream := oc.Chat.Completions.NewStreaming(ctx, params)
-			var acc openai.ChatCompletionAccumulator
-			for stream.Next() {
-				acc.AddChunk(stream.Current())
-			}
-			if err := stream.Err(); err != nil {
-				t.Fatal(err)
-			}
-			msg, finish = acc.Choices[0].Message, acc.Choices[0].FinishReason
-		} else {
-			res, err := oc.Chat.Completions.New(ctx, params)
-			if err != nil {
-				t.Fatal(err)
-			}
-			msg, finish = res.Choices[0].Message, res.Choices[0].FinishReason
-		}
+		msg, finish := chatOnce(ctx, t, oc, params, streaming)
 		if len(msg.ToolCalls) != 1 || msg.ToolCalls[0].Function.Name != "get_weather" || msg.ToolCalls[0].ID == "" || finish != "tool_calls" {
 			t.Fatalf("streaming=%v: message %s finish %q", streaming, msg.RawJSON(), finish)
 		}

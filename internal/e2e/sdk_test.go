@@ -12,6 +12,29 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 )
 
+// chatOnce sends params through the OpenAI SDK, streamed (the chunks
+// accumulated as the SDK does) or not, and returns the first choice's
+// message and finish reason.
+func chatOnce(ctx context.Context, t *testing.T, c openai.Client, params openai.ChatCompletionNewParams, streaming bool, opts ...ooption.RequestOption) (openai.ChatCompletionMessage, string) {
+	t.Helper()
+	if streaming {
+		stream := c.Chat.Completions.NewStreaming(ctx, params, opts...)
+		var acc openai.ChatCompletionAccumulator
+		for stream.Next() {
+			acc.AddChunk(stream.Current())
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return acc.Choices[0].Message, acc.Choices[0].FinishReason
+	}
+	resp, err := c.Chat.Completions.New(ctx, params, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Choices[0].Message, resp.Choices[0].FinishReason
+}
+
 func openaiClient(h *harness) openai.Client {
 	return openai.NewClient(ooption.WithBaseURL(h.URL+"/v1/"), ooption.WithAPIKey(h.Key), ooption.WithMaxRetries(0))
 }
@@ -98,25 +121,7 @@ func TestOpenAISDKToolRoundTrip(t *testing.T) {
 					Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("weather in Oslo")},
 					Tools:    []openai.ChatCompletionToolUnionParam{tool},
 				}
-				var msg openai.ChatCompletionMessage
-				var finish string
-				if streaming {
-					stream := c.Chat.Completions.NewStreaming(ctx, params)
-					var acc openai.ChatCompletionAccumulator
-					for stream.Next() {
-						acc.AddChunk(stream.Current())
-					}
-					if err := stream.Err(); err != nil {
-						t.Fatal(err)
-					}
-					msg, finish = acc.Choices[0].Message, acc.Choices[0].FinishReason
-				} else {
-					resp, err := c.Chat.Completions.New(ctx, params)
-					if err != nil {
-						t.Fatal(err)
-					}
-					msg, finish = resp.Choices[0].Message, resp.Choices[0].FinishReason
-				}
+				msg, finish := chatOnce(ctx, t, c, params, streaming)
 				if finish != "tool_calls" || len(msg.ToolCalls) != 1 {
 					t.Fatalf("finish=%q tool_calls=%d, want one tool call", finish, len(msg.ToolCalls))
 				}

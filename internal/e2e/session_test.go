@@ -47,23 +47,8 @@ func TestSessionOpenAISDK(t *testing.T) {
 			}
 			send := func(text string) string {
 				params := openai.ChatCompletionNewParams{Model: b.model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(text)}}
-				opt := ooption.WithHeader("X-Relay-Session", id)
-				if streaming {
-					s := c.Chat.Completions.NewStreaming(ctx, params, opt)
-					var acc openai.ChatCompletionAccumulator
-					for s.Next() {
-						acc.AddChunk(s.Current())
-					}
-					if err := s.Err(); err != nil {
-						t.Fatal(err)
-					}
-					return acc.Choices[0].Message.Content
-				}
-				resp, err := c.Chat.Completions.New(ctx, params, opt)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return resp.Choices[0].Message.Content
+				msg, _ := chatOnce(ctx, t, c, params, streaming, ooption.WithHeader("X-Relay-Session", id))
+				return msg.Content
 			}
 			if got := send("first turn alpha"); got != "echo: first turn alpha" {
 				t.Fatalf("%s: turn 1 = %q", id, got)
