@@ -8,6 +8,7 @@ import (
 	"github.com/ardanlabs/jinja"
 
 	"github.com/inference-relay/relay/internal/content"
+	"github.com/inference-relay/relay/internal/gguf"
 )
 
 // The conversation is rendered with the model's own chat template (the
@@ -34,21 +35,7 @@ import (
 
 // fallbackTemplate is the template of a model whose GGUF has none:
 // ChatML, with tools shown and called as Hermes / Qwen 2.5 do.
-const fallbackTemplate = `{%- if tools %}{{- '<|im_start|>system\n' }}{%- if messages[0].role == 'system' %}{{- messages[0].content + '\n\n' }}{%- endif %}` +
-	`{{- "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>" }}` +
-	`{%- for tool in tools %}{{- "\n" }}{{- tool | tojson }}{%- endfor %}` +
-	`{{- "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" }}` +
-	`{%- elif messages[0].role == 'system' %}{{- '<|im_start|>system\n' + messages[0].content + '<|im_end|>\n' }}{%- endif %}` +
-	`{%- for message in messages %}` +
-	`{%- if message.role == 'user' or (message.role == 'system' and not loop.first) %}{{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' }}` +
-	`{%- elif message.role == 'assistant' %}{{- '<|im_start|>assistant' }}{%- if message.content %}{{- '\n' + message.content }}{%- endif %}` +
-	`{%- for tool_call in message.tool_calls %}{{- '\n<tool_call>\n{"name": "' + tool_call.function.name + '", "arguments": ' }}{{- tool_call.function.arguments | tojson }}{{- '}\n</tool_call>' }}{%- endfor %}` +
-	`{{- '<|im_end|>\n' }}` +
-	`{%- elif message.role == 'tool' %}{%- if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{- '<|im_start|>user' }}{%- endif %}` +
-	`{{- '\n<tool_response>\n' + message.content + '\n</tool_response>' }}` +
-	`{%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{- '<|im_end|>\n' }}{%- endif %}` +
-	`{%- endif %}{%- endfor %}` +
-	`{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}`
+const fallbackTemplate = gguf.ChatMLToolsTemplate
 
 // chatTemplate is a model's chat template, compiled once.
 type chatTemplate struct {

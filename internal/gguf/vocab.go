@@ -8,13 +8,13 @@ const (
 	TokenImEnd     = "<|im_end|>"
 )
 
-// TinyChatTemplate is the tiny model's tokenizer.chat_template: ChatML,
-// with tools shown and called in the Hermes / Qwen 2.5 format
-// (<tool_call>{"name": ..., "arguments": ...}</tool_call>, results in
-// <tool_response>), so the engine's tool calling runs on it. Without tools
-// it renders plain ChatML, which llama.cpp's built-in formatting also
-// recognises by its markers.
-const TinyChatTemplate = `{%- if tools %}{{- '<|im_start|>system\n' }}{%- if messages[0].role == 'system' %}{{- messages[0].content + '\n\n' }}{%- endif %}` +
+// ChatMLToolsTemplate is ChatML with tools shown and called in the Hermes
+// / Qwen 2.5 format (<tool_call>{"name": ..., "arguments": ...}</tool_call>,
+// results in <tool_response>); without tools it renders plain ChatML, which
+// llama.cpp's built-in formatting also recognises by its markers. The tiny
+// model carries it, and the engine falls back to it for a model without a
+// template.
+const ChatMLToolsTemplate = `{%- if tools %}{{- '<|im_start|>system\n' }}{%- if messages[0].role == 'system' %}{{- messages[0].content + '\n\n' }}{%- endif %}` +
 	`{{- "# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>" }}` +
 	`{%- for tool in tools %}{{- "\n" }}{{- tool | tojson }}{%- endfor %}` +
 	`{{- "\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call><|im_end|>\n" }}` +
@@ -29,6 +29,10 @@ const TinyChatTemplate = `{%- if tools %}{{- '<|im_start|>system\n' }}{%- if mes
 	`{%- if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{- '<|im_end|>\n' }}{%- endif %}` +
 	`{%- endif %}{%- endfor %}` +
 	`{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}`
+
+// TinyChatTemplate is the tiny model's tokenizer.chat_template, so the
+// engine's tool calling runs on it.
+const TinyChatTemplate = ChatMLToolsTemplate
 
 // TinyPlainChatTemplate is plain ChatML, which shows no tools: a model
 // with it (TinyOptions.ChatTemplate) gets the engine's generic tool format.
