@@ -195,6 +195,9 @@ func DecodeTop(body []byte, v any, unknown func(name string)) error {
 	if err := decodeObject(body, v); err != nil {
 		return err
 	}
+	if unknown == nil {
+		return nil // the decoder has dropped them; nobody counts them
+	}
 	known := fieldNames(reflect.TypeOf(v))
 	return topKeys(body, func(key []byte) {
 		for _, k := range known {
@@ -204,9 +207,6 @@ func DecodeTop(body []byte, v any, unknown func(name string)) error {
 			if bytes.EqualFold(key, []byte(k)) {
 				return
 			}
-		}
-		if unknown == nil {
-			return
 		}
 		if name := string(key); SafeName(name) {
 			unknown(name)
