@@ -94,21 +94,17 @@ func (d *doctor) runningServer() int {
 	for _, m := range ms {
 		fmt.Fprintf(d.out, "  serving %s\n", m)
 	}
-	doc, err := srv.audit(ctx)
+	children, _, err := srv.engineChildren(ctx)
 	if err != nil {
 		fmt.Fprintf(d.out, "  problem: %v\n", err)
 		return 1
 	}
 	problems := 0
-	if eng, ok := doc["engine"].(map[string]any); ok {
-		children, _ := eng["children"].([]any)
-		for _, c := range children {
-			ch, _ := c.(map[string]any)
-			fmt.Fprintf(d.out, "  engine child pid %v: confined %v, no network %v (measured by the server)\n", ch["pid"], ch["confined"], ch["no_network"])
-			if p, _ := ch["problem"].(string); p != "" {
-				fmt.Fprintf(d.out, "    problem: %s\n", p)
-				problems++
-			}
+	for _, ch := range children {
+		fmt.Fprintf(d.out, "  engine child pid %d: confined %v, no network %v (measured by the server)\n", ch.Pid, ch.Confined, ch.NoNetwork)
+		if ch.Problem != "" {
+			fmt.Fprintf(d.out, "    problem: %s\n", ch.Problem)
+			problems++
 		}
 	}
 	return problems

@@ -41,19 +41,15 @@ func cmdPs(args []string, stdout, stderr io.Writer) error {
 	for _, m := range ms {
 		fmt.Fprintf(stdout, "model    %s\n", m)
 	}
-	doc, err := srv.audit(ctx)
+	children, ok, err := srv.engineChildren(ctx)
 	if err != nil {
 		return err
 	}
-	if eng, ok := doc["engine"].(map[string]any); ok {
-		children, _ := eng["children"].([]any)
-		for _, c := range children {
-			ch, _ := c.(map[string]any)
-			fmt.Fprintf(stdout, "engine   pid %v, confined %v, no network %v\n", ch["pid"], ch["confined"], ch["no_network"])
-		}
-		if len(children) == 0 {
-			fmt.Fprintln(stdout, "engine   no child running")
-		}
+	for _, ch := range children {
+		fmt.Fprintf(stdout, "engine   pid %d, confined %v, no network %v\n", ch.Pid, ch.Confined, ch.NoNetwork)
+	}
+	if ok && len(children) == 0 {
+		fmt.Fprintln(stdout, "engine   no child running")
 	}
 	return nil
 }

@@ -108,18 +108,34 @@ func (r *remote) models(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// audit fetches GET /audit.
-func (r *remote) audit(ctx context.Context) (map[string]any, error) {
+// engineChild is one engine child as the server's GET /audit measures it.
+type engineChild struct {
+	Pid       int    `json:"pid"`
+	Confined  bool   `json:"confined"`
+	NoNetwork bool   `json:"no_network"`
+	Problem   string `json:"problem"`
+}
+
+// engineChildren reads the engine section of the server's GET /audit; ok
+// is false when the server has no engine section.
+func (r *remote) engineChildren(ctx context.Context) (children []engineChild, ok bool, err error) {
 	resp, err := r.do(ctx, http.MethodGet, "/audit", nil, nil)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer resp.Body.Close()
-	var doc map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
-		return nil, fmt.Errorf("the relay server's /audit: %w", err)
+	var doc struct {
+		Engine *struct {
+			Children []engineChild `json:"children"`
+		} `json:"engine"`
 	}
-	return doc, nil
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		return nil, false, fmt.Errorf("the relay server's /audit: %w", err)
+	}
+	if doc.Engine == nil {
+		return nil, false, nil
+	}
+	return doc.Engine.Children, true, nil
 }
 
 // newSessionID names a chat's RAM session on the server.
